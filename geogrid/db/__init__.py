@@ -1,0 +1,1 @@
+"""Database access: the embedded cluster, engines and migrations."""

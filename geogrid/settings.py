@@ -1,0 +1,47 @@
+"""One settings object for the whole service, read from ``GEOGRID_*`` environment variables.
+
+Built only at the edges (the app factory, the CLI) and passed down as values: core functions
+never read settings themselves.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Configuration of a geogrid installation (see README, "Configuration")."""
+
+    model_config = SettingsConfigDict(env_prefix="GEOGRID_", env_file=".env", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None,
+        description="PostgreSQL/PostGIS URL. Unset: the embedded cluster under pg_dir is used.",
+    )
+    pg_dir: Path = Field(default=Path("var/pg"), description="Embedded cluster directory.")
+    pg_port: int = Field(default=5439, ge=1024, le=65535, description="Embedded cluster port.")
+    pg_bin: Path | None = Field(
+        default=None, description="Directory of initdb/pg_ctl; found automatically when unset."
+    )
+    host: str = Field(default="127.0.0.1", description="Address `geogrid serve` binds to.")
+    port: int = Field(default=8000, ge=1, le=65535, description="Port `geogrid serve` binds to.")
+    basemap_url: str | None = Field(
+        default=None,
+        description="XYZ tile URL template of the basemap of map pages (e.g. an intranet "
+        "Tianditu proxy). Unset: no basemap, the pages work fully offline.",
+    )
+    basemap_attribution: str = Field(default="", description="Attribution of the basemap.")
+    timezone: str = Field(default="Asia/Shanghai", description="Zone of naive timestamps.")
+    tile_cache_size: int = Field(
+        default=4096, ge=0, description="Tiles kept in memory per process (0 disables)."
+    )
+    tile_max_features: int = Field(
+        default=20000, ge=1, description="Most features one vector tile carries."
+    )
+    max_page_size: int = Field(default=10000, ge=1, description="Largest `limit` of items.")
+    statement_timeout_ms: int = Field(
+        default=30000, ge=0, description="Longest a single query of the API may run."
+    )
