@@ -1,0 +1,1 @@
+"""Unit grids (单元网格, DOMAIN.md §1): their codes, numbering and layers."""

@@ -1,0 +1,1 @@
+"""Tests of unit-grid rules, store and layers."""
