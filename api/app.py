@@ -1,0 +1,52 @@
+"""The application factory: reads settings, wires routers, static files and error handling."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.gzip import GZipMiddleware
+from fastapi.staticfiles import StaticFiles
+
+from api import errors
+from api.routers import health, maps, ogc, tiles
+from geogrid import __version__
+from geogrid.db.engine import database_url, make_engine
+from geogrid.layers import load_layers
+from geogrid.settings import Settings
+from geogrid.tiles import TileCache
+from maps.assets import STATIC_DIR, use_offline_assets
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the geogrid API for ``settings`` (read from the environment when None)."""
+    settings = settings or Settings()
+    load_layers()
+    use_offline_assets("/static")
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        url = database_url(settings.database_url, settings.pg_dir, settings.pg_port)
+        app.state.engine = make_engine(url, statement_timeout_ms=settings.statement_timeout_ms)
+        try:
+            yield
+        finally:
+            app.state.engine.dispose()
+
+    app = FastAPI(
+        title="geogrid",
+        version=__version__,
+        description="Grid-based city management (网格化城市管理) for a district command centre: "
+        "unit grids, map layers (OGC API - Features, vector tiles) and web maps.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.tile_cache = TileCache(settings.tile_cache_size)
+    app.state.map_pages = {}
+    errors.install(app)
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    for router in (health.router, ogc.router, tiles.router, maps.router):
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app

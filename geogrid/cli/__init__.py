@@ -1,0 +1,36 @@
+"""The ``geogrid`` command: a thin typer layer over the core functions.
+
+Errors that geogrid raises on purpose are printed as one sentence, never as a stack trace.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+
+from geogrid.cli import db, demo, serve
+from geogrid.errors import GeogridError
+
+app = typer.Typer(
+    help="geogrid: grid-based city management (网格化城市管理) for a district command centre.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(db.app, name="db")
+app.add_typer(demo.app, name="demo")
+app.command("serve")(serve.serve)
+
+err = Console(stderr=True)
+
+
+def main() -> None:
+    """Entry point of the console script."""
+    try:
+        app()
+    except GeogridError as exc:
+        err.print(f"[bold red]Error:[/] {exc.message}")
+        for p in exc.problems[:50]:
+            err.print(f"  - {p.where}: {p.message}")
+        sys.exit(1)
