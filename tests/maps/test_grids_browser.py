@@ -1,0 +1,143 @@
+"""The unit-grid page in headless Chromium, served offline: drawn, nothing fails, street colours."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import folium
+import pytest
+from folium import plugins
+
+from maps.assets import STATIC_DIR, find_external_urls
+from maps.grids import GRID_FILL_OPACITY, NO_BASEMAP_BACKGROUND, build_grids_map, street_colours
+from tests.browser import count_leaflet_paths, count_pixels, read_png, render_page
+from tests.maps import STREETS, large_district, sample_district
+
+pytestmark = pytest.mark.browser
+
+TILE = STATIC_DIR / "vendor" / "leaflet" / "images" / "layers-2x.png"
+"""Any PNG will do as the basemap tile."""
+
+
+@dataclass
+class Site:
+    """Local server: ``root`` at ``/``, ``maps/static`` at ``/static``, one tile at ``/tiles/``."""
+
+    url: str
+    root: Path
+    log: list[tuple[str, int]] = field(default_factory=list)
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[Site]:
+    server_log: list[tuple[str, int]] = []
+
+    class Handler(SimpleHTTPRequestHandler):
+        def translate_path(self, path: str) -> str:
+            if path.startswith("/tiles/"):
+                return str(TILE)
+            if path.startswith("/static/"):
+                self.directory, path = str(STATIC_DIR), path.removeprefix("/static")
+            else:
+                self.directory = str(tmp_path)
+            return super().translate_path(path)
+
+        def log_request(self, code: Any = "-", size: Any = "-") -> None:
+            server_log.append((self.path, int(code)))
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield Site(f"http://127.0.0.1:{server.server_port}", tmp_path, server_log)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _on_background(hex_colour: str, alpha: float, background: str) -> tuple[int, int, int]:
+    """The RGB a fill of ``hex_colour`` at ``alpha`` shows over ``background``."""
+    fg = [int(hex_colour[i : i + 2], 16) for i in (1, 3, 5)]
+    bg = [int(background[i : i + 2], 16) for i in (1, 3, 5)]
+    r, g, b = (round(alpha * f + (1 - alpha) * b) for f, b in zip(fg, bg, strict=True))
+    return r, g, b
+
+
+def test_grids_page_renders_offline(site: Site) -> None:
+    grids, streets, communities = sample_district()
+    page = build_grids_map(grids, streets, communities, title="呈贡区")
+    page.save(str(site.root / "grids.html"))
+
+    result = render_page(f"{site.url}/grids.html", out_png=site.root / "grids.png")
+
+    assert count_leaflet_paths(result.dom) >= 6
+    assert result.console_errors == []
+    assert result.failed_loads == []
+    assert all(url.startswith(site.url) for url in result.requests)
+    assert find_external_urls(result.dom) == []
+    vendor = [(path, code) for path, code in site.log if path.startswith("/static/vendor/")]
+    assert {path for path, _ in vendor} >= {
+        "/static/vendor/leaflet/leaflet.js",
+        "/static/vendor/leaflet/leaflet.css",
+    }
+    assert all(code == 200 for _, code in vendor), vendor
+
+    assert 'class="gg-legend leaflet-control"' in result.dom
+    for label in ("单元网格", "社区边界", "街道边界", "放大", "缩小", *STREETS.values()):
+        assert label in result.dom
+
+    assert result.png is not None
+    screenshot = read_png(result.png)
+    assert (screenshot.width, screenshot.height) == (1200, 800)
+    for colour in street_colours(list(STREETS)).values():
+        shown = _on_background(colour, GRID_FILL_OPACITY, NO_BASEMAP_BACKGROUND)
+        assert count_pixels(screenshot, shown, tolerance=4) > 5000, colour
+
+
+def test_plugins_work_offline_on_the_grids_page(site: Site) -> None:
+    cluster = plugins.MarkerCluster(name="部件")
+    for i in range(5):
+        icon = folium.Icon(prefix="fa", icon="lightbulb", color="red")
+        folium.Marker([24.8805 + i * 0.0001, 102.8005], icon=icon).add_to(cluster)
+    heat = plugins.HeatMap([[24.881, 102.801, 1.0], [24.8812, 102.8012, 2.0]], name="热力")
+    page = build_grids_map(*sample_district(), overlays=[cluster, heat])
+    page.save(str(site.root / "plugins.html"))
+
+    result = render_page(f"{site.url}/plugins.html", out_png=None, budget_ms=5000)
+
+    assert result.console_errors == []
+    assert result.failed_loads == []
+    assert "marker-cluster" in result.dom
+    assert "leaflet-heatmap-layer" in result.dom
+    assert any("fa-solid-900.woff2" in url for url in result.requests)  # the icon font loaded
+    assert [(path, code) for path, code in site.log if code >= 400] == [("/favicon.ico", 404)]
+
+
+def test_basemap_tiles_come_from_the_given_url(site: Site) -> None:
+    page = build_grids_map(
+        *sample_district(), basemap_url=f"{site.url}/tiles/{{z}}/{{x}}/{{y}}.png"
+    )
+    page.save(str(site.root / "basemap.html"))
+
+    result = render_page(f"{site.url}/basemap.html", out_png=None, budget_ms=5000)
+
+    assert result.failed_loads == []
+    assert any("/tiles/" in url for url in result.requests)
+    assert "leaflet-tile-loaded" in result.dom
+
+
+def test_ten_thousand_grids_render(site: Site) -> None:
+    build_grids_map(*large_district(100)).save(str(site.root / "large.html"))
+
+    result = render_page(f"{site.url}/large.html", out_png=None, budget_ms=15000)
+
+    assert count_leaflet_paths(result.dom) == 10_000
+    assert result.console_errors == []
