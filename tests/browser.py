@@ -13,10 +13,10 @@ import re
 import shutil
 import subprocess
 import tempfile
-import zlib
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from PIL import Image
 
 CHROMIUM_FLAGS = (
     "--headless",
@@ -165,78 +165,15 @@ def count_leaflet_paths(dom: str) -> int:
     return len(_LEAFLET_PATH.findall(dom))
 
 
-@dataclass(frozen=True)
-class Png:
-    """A decoded 8-bit PNG: ``rgb`` holds width × height × 3 bytes, row by row."""
-
-    width: int
-    height: int
-    rgb: bytes
+def read_png(path: Path) -> Image.Image:
+    """The screenshot as an RGB image."""
+    return Image.open(path).convert("RGB")
 
 
-def _paeth(a: int, b: int, c: int) -> int:
-    p = a + b - c
-    pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
-    if pa <= pb and pa <= pc:
-        return a
-    return b if pb <= pc else c
-
-
-def _unfilter(kind: int, line: bytearray, prior: bytes | bytearray, bpp: int) -> None:
-    n = len(line)
-    if kind == 1:
-        for i in range(bpp, n):
-            line[i] = (line[i] + line[i - bpp]) & 0xFF
-    elif kind == 2:
-        for i in range(n):
-            line[i] = (line[i] + prior[i]) & 0xFF
-    elif kind == 3:
-        for i in range(n):
-            left = line[i - bpp] if i >= bpp else 0
-            line[i] = (line[i] + ((left + prior[i]) >> 1)) & 0xFF
-    elif kind == 4:
-        for i in range(n):
-            left, upleft = (line[i - bpp], prior[i - bpp]) if i >= bpp else (0, 0)
-            line[i] = (line[i] + _paeth(left, prior[i], upleft)) & 0xFF
-
-
-def read_png(path: Path) -> Png:
-    """Decode an 8-bit, non-interlaced RGB or RGBA PNG (what Chromium writes); alpha is dropped."""
-    data = path.read_bytes()
-    if data[:8] != b"\x89PNG\r\n\x1a\n":
-        raise ValueError(f"{path} is not a PNG")
-    pos, idat, header = 8, bytearray(), b""
-    while pos < len(data):
-        length = int.from_bytes(data[pos : pos + 4], "big")
-        kind, body = data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + length]
-        header = body if kind == b"IHDR" else header
-        idat += body if kind == b"IDAT" else b""
-        pos += 12 + length
-    width, height = int.from_bytes(header[0:4], "big"), int.from_bytes(header[4:8], "big")
-    depth, colour_type, interlace = header[8], header[9], header[12]
-    if depth != 8 or colour_type not in (2, 6) or interlace:
-        raise ValueError(f"{path}: only 8-bit RGB/RGBA non-interlaced PNGs are supported")
-    bpp = 3 if colour_type == 2 else 4
-    raw, stride = zlib.decompress(bytes(idat)), width * bpp
-    prior: bytes | bytearray = bytes(stride)
-    rgb = bytearray()
-    for y in range(height):
-        start = y * (stride + 1)
-        line = bytearray(raw[start + 1 : start + 1 + stride])
-        _unfilter(raw[start], line, prior, bpp)
-        prior = bytes(line)
-        if bpp == 4:
-            del line[3::4]
-        rgb += line
-    return Png(width, height, bytes(rgb))
-
-
-def count_pixels(png: Png, colour: tuple[int, int, int], *, tolerance: int = 6) -> int:
+def count_pixels(png: Image.Image, colour: tuple[int, int, int], *, tolerance: int = 6) -> int:
     """Number of pixels whose every channel is within ``tolerance`` of ``colour``."""
-    px = png.rgb
-    histogram = Counter(zip(px[0::3], px[1::3], px[2::3], strict=True))
     return sum(
         n
-        for seen, n in histogram.items()
+        for n, seen in png.getcolors(maxcolors=png.width * png.height) or []
         if all(abs(a - b) <= tolerance for a, b in zip(seen, colour, strict=True))
     )
