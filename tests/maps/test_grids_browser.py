@@ -118,7 +118,8 @@ def test_plugins_work_offline_on_the_grids_page(site: Site) -> None:
     assert "marker-cluster" in result.dom
     assert "leaflet-heatmap-layer" in result.dom
     assert any("fa-solid-900.woff2" in url for url in result.requests)  # the icon font loaded
-    assert [(path, code) for path, code in site.log if code >= 400] == [("/favicon.ico", 404)]
+    # Chromium may or may not ask for /favicon.ico; nothing else may fail.
+    assert [(p, code) for p, code in site.log if code >= 400 and p != "/favicon.ico"] == []
 
 
 def test_basemap_tiles_come_from_the_given_url(site: Site) -> None:
