@@ -10,7 +10,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from api import errors
-from api.routers import health, maps, ogc, tiles
+from api.routers import grid_updates, health, maps, ogc, tiles
 from geogrid import __version__
 from geogrid.db.engine import database_url, make_engine
 from geogrid.layers import load_layers
@@ -46,7 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.map_pages = {}
     errors.install(app)
     app.add_middleware(GZipMiddleware, minimum_size=1024)
-    for router in (health.router, ogc.router, tiles.router, maps.router):
+    for router in (health.router, ogc.router, tiles.router, maps.router, grid_updates.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -45,3 +45,10 @@ class Settings(BaseSettings):
     statement_timeout_ms: int = Field(
         default=30000, ge=0, description="Longest a single query of the API may run."
     )
+    max_upload_mb: int = Field(default=200, ge=1, description="Largest upload, in MB.")
+    grid_area_min_m2: float = Field(
+        default=2000.0, ge=0, description="Grids smaller than this get a warning."
+    )
+    grid_area_max_m2: float = Field(
+        default=100_000.0, ge=0, description="Grids larger than this get a warning."
+    )

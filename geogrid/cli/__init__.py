@@ -10,7 +10,7 @@ import sys
 import typer
 from rich.console import Console
 
-from geogrid.cli import db, demo, serve
+from geogrid.cli import db, demo, grids, serve
 from geogrid.errors import GeogridError
 
 app = typer.Typer(
@@ -20,6 +20,7 @@ app = typer.Typer(
 )
 app.add_typer(db.app, name="db")
 app.add_typer(demo.app, name="demo")
+app.add_typer(grids.app, name="grids")
 app.command("serve")(serve.serve)
 
 err = Console(stderr=True)

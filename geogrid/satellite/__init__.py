@@ -1,0 +1,1 @@
+"""Satellite change patches (图斑): dispatch, handling and verification (DOMAIN.md §6)."""
