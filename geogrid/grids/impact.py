@@ -13,24 +13,30 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 IMPACT_SQL = """
+WITH candidates AS MATERIALIZED (
+    SELECT k.district_code, k.case_id, k.geom, k.current_grid_code, k.current_community_code,
+           k.current_street_code
+    FROM cases k
+    WHERE k.geom IS NOT NULL
+      AND (k.current_community_code = ANY(:communities)
+           OR k.geom && (SELECT ST_Extent(geom)::geometry FROM change_plan_features
+                         WHERE plan_id = :plan AND layer = 'grids'))
+), located AS (
+    SELECT DISTINCT ON (k.district_code, k.case_id) k.*, n.code,
+           n.attrs ->> 'community_code' AS new_community
+    FROM candidates k
+    LEFT JOIN change_plan_features n
+           ON n.plan_id = :plan AND n.layer = 'grids' AND ST_Intersects(n.geom, k.geom)
+    ORDER BY k.district_code, k.case_id, n.code
+)
 INSERT INTO change_plan_impact (plan_id, district_code, case_id, old_grid_code,
     old_community_code, old_street_code, new_grid_code, new_community_code, new_street_code)
-SELECT :plan, k.district_code, k.case_id, k.current_grid_code, k.current_community_code,
-       k.current_street_code, n.code, n.community_code, left(n.code, 9)
-FROM cases k
-LEFT JOIN LATERAL (
-    SELECT f.code, f.attrs ->> 'community_code' AS community_code
-    FROM change_plan_features f
-    WHERE f.plan_id = :plan AND f.layer = 'grids' AND ST_Intersects(f.geom, k.geom)
-    ORDER BY f.code LIMIT 1
-) n ON true
-WHERE k.geom IS NOT NULL
-  AND (k.current_community_code = ANY(:communities)
-       OR k.geom && (SELECT ST_Extent(geom)::geometry FROM change_plan_features
-                     WHERE plan_id = :plan AND layer = 'grids'))
-  AND (k.current_community_code = ANY(:communities) OR n.code IS NOT NULL)
-  AND (k.current_grid_code IS DISTINCT FROM n.code
-       OR k.current_grid_code = ANY(:changed) OR n.code = ANY(:changed))
+SELECT :plan, district_code, case_id, current_grid_code, current_community_code,
+       current_street_code, code, new_community, left(code, 9)
+FROM located
+WHERE (current_community_code = ANY(:communities) OR code IS NOT NULL)
+  AND (current_grid_code IS DISTINCT FROM code
+       OR current_grid_code = ANY(:changed) OR code = ANY(:changed))
 """
 
 

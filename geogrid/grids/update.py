@@ -192,6 +192,8 @@ def plan_grid_update(
     ):
         if frame is not None and not frame.empty:
             _store_features(conn, plan_id, layer, frame, attrs)
+    # Fresh statistics, so that the case join below uses the spatial index.
+    conn.execute(sa.text("ANALYZE change_plan_features"))
     old = store.current_grids(conn, scope)
     new = grids.assign(street_code=grids["code"].astype(str).str[:9])
     diff = classify_changes(old, new)

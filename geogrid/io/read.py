@@ -572,6 +572,14 @@ def _to_wgs84(
             f"is not at a longitude/latitude after conversion from {_crs_name(source)}; is that "
             f"the right coordinate reference system? If not, {CRS_HINT}."
         )
+        looks_swapped = (
+            (coords[:, 0] >= 18)
+            & (coords[:, 0] <= 54)
+            & (coords[:, 1] >= 73)
+            & (coords[:, 1] <= 135)
+        )
+        if len(coords) and looks_swapped[~lonlat].all():
+            text += " The coordinates look like latitude, longitude: swap the two columns."
         _listed(
             problems, layer, [_at(layer, i, "not_lonlat", text) for i in np.unique(index[~lonlat])]
         )
