@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.staticfiles import StaticFiles
 
-from api import errors
+from api import errors, jobs
 from api.routers import grid_updates, health, maps, ogc, tiles
 from geogrid import __version__
 from geogrid.db.engine import database_url, make_engine
@@ -29,9 +30,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         url = database_url(settings.database_url, settings.pg_dir, settings.pg_port)
         app.state.engine = make_engine(url, statement_timeout_ms=settings.statement_timeout_ms)
+        # Background jobs run on their own connections, without the per-request time limit.
+        app.state.job_engine = make_engine(url, pool_size=2)
+        app.state.jobs = ThreadPoolExecutor(max_workers=2, thread_name_prefix="geogrid-job")
         try:
             yield
         finally:
+            app.state.jobs.shutdown(wait=True, cancel_futures=False)
+            app.state.job_engine.dispose()
             app.state.engine.dispose()
 
     app = FastAPI(
@@ -46,7 +52,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.map_pages = {}
     errors.install(app)
     app.add_middleware(GZipMiddleware, minimum_size=1024)
-    for router in (health.router, ogc.router, tiles.router, maps.router, grid_updates.router):
+    for router in (
+        health.router,
+        ogc.router,
+        tiles.router,
+        maps.router,
+        grid_updates.router,
+        jobs.router,
+    ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -9,24 +9,30 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from sqlalchemy.engine import Connection
 from starlette.background import BackgroundTask
 
 from api.deps import ConnDep, SettingsDep
+from api.jobs import submit
 from api.uploads import saved_upload
 from geogrid.changes.plans import Plan, get_plan, list_plans, reject_plan
 from geogrid.grids import report, store, update
 from geogrid.grids.upload import read_grid_upload
+from geogrid.jobs import Progress
 from maps.grid_updates import build_diff_map
 
 router = APIRouter(tags=["Grid updates"])
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+AsyncParam = Annotated[
+    bool, Query(alias="async", description="Run as a background job: 202 with the job's link.")
+]
 
 
 def _plan_body(request: Request, plan: Plan, conn: ConnDep) -> dict[str, Any]:
-    base = str(request.base_url).rstrip("/") + f"/grid-updates/{plan.id}"
+    base = _plan_url(request, plan.id)
     changes = [c for c in update.plan_changes(conn, plan.id) if c["kind"] != "unchanged"]
     return {
         **plan.as_dict(),
@@ -42,7 +48,7 @@ def _plan_body(request: Request, plan: Plan, conn: ConnDep) -> dict[str, Any]:
     }
 
 
-@router.post("/grid-updates", status_code=201)
+@router.post("/grid-updates", status_code=201, response_model=None)
 def create_grid_update(
     request: Request,
     conn: ConnDep,
@@ -52,19 +58,34 @@ def create_grid_update(
     fix: Annotated[bool, Form(description="Repair invalid geometries (make_valid)")] = False,
     effective_from: Annotated[datetime | None, Form(description="When it takes effect")] = None,
     submitted_by: Annotated[str, Form(max_length=100)] = "district-centre",
-) -> dict[str, Any]:
+    run_async: AsyncParam = False,
+) -> dict[str, Any] | JSONResponse:
     """Upload grids for whole communities; returns the dry-run plan (nothing applied yet)."""
     with saved_upload(file, max_bytes=settings.max_upload_mb << 20) as path:
         upload = read_grid_upload(path, crs=crs, file_name=file.filename or path.name)
-    plan = update.plan_grid_update(
-        conn,
-        upload,
-        created_by=submitted_by,
-        fix=fix,
-        effective_from=effective_from,
-        area_band=(settings.grid_area_min_m2, settings.grid_area_max_m2),
-    )
-    return _plan_body(request, plan, conn)
+    band = (settings.grid_area_min_m2, settings.grid_area_max_m2)
+
+    def work(c: Connection, progress: Progress) -> dict[str, Any]:
+        plan = update.plan_grid_update(
+            c,
+            upload,
+            created_by=submitted_by,
+            fix=fix,
+            effective_from=effective_from,
+            area_band=band,
+            progress=progress,
+        )
+        return {"plan": plan.id, "links": {"plan": _plan_url(request, plan.id)}}
+
+    if run_async:
+        body = submit(request, kind="grid-plan", created_by=submitted_by, work=work)
+        return JSONResponse(body, status_code=202)
+    plan_id = work(conn, lambda stage, fraction: None)["plan"]
+    return _plan_body(request, get_plan(conn, plan_id), conn)
+
+
+def _plan_url(request: Request, plan_id: int) -> str:
+    return str(request.base_url).rstrip("/") + f"/grid-updates/{plan_id}"
 
 
 @router.get("/grid-updates")
@@ -121,15 +142,30 @@ def grid_update_map(plan_id: int, conn: ConnDep, settings: SettingsDep) -> HTMLR
     return HTMLResponse(fmap.get_root().render(), headers={"Cache-Control": "no-cache"})
 
 
-@router.post("/grid-updates/{plan_id}/apply")
+@router.post("/grid-updates/{plan_id}/apply", response_model=None)
 def apply_grid_update(
     plan_id: int,
     request: Request,
     conn: ConnDep,
     decided_by: Annotated[str, Form(max_length=100)] = "district-centre",
-) -> dict[str, Any]:
+    run_async: AsyncParam = False,
+) -> dict[str, Any] | JSONResponse:
     """Apply a pending plan in one transaction; a stale plan is refused (409)."""
-    return _plan_body(request, update.apply_grid_update(conn, plan_id, decided_by=decided_by), conn)
+    get_plan(conn, plan_id, kind=update.KIND)
+
+    def work(c: Connection, progress: Progress) -> dict[str, Any]:
+        plan = update.apply_grid_update(c, plan_id, decided_by=decided_by, progress=progress)
+        return {
+            "plan": plan.id,
+            "status": plan.status,
+            "links": {"plan": _plan_url(request, plan.id)},
+        }
+
+    if run_async:
+        body = submit(request, kind="grid-apply", created_by=decided_by, work=work)
+        return JSONResponse(body, status_code=202)
+    work(conn, lambda stage, fraction: None)
+    return _plan_body(request, get_plan(conn, plan_id), conn)
 
 
 @router.post("/grid-updates/{plan_id}/reject")

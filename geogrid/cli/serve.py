@@ -30,6 +30,7 @@ def serve(
         os.environ["GEOGRID_PORT"] = str(port)
     settings = Settings()
     url = bring_up(settings)
+    _fail_interrupted_jobs(url)
     if demo_if_empty:
         from geogrid.cli.demo import load_if_empty
 
@@ -45,3 +46,18 @@ def serve(
         log_level="warning",
         access_log=False,
     )
+
+
+def _fail_interrupted_jobs(url: str) -> None:
+    """Jobs a previous server left unfinished will never finish: say so on them."""
+    from geogrid.db.engine import make_engine
+    from geogrid.jobs import fail_interrupted
+
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            n = fail_interrupted(conn)
+    finally:
+        engine.dispose()
+    if n:
+        out.print(f"Marked {n} job(s) interrupted by the last shutdown as failed.")

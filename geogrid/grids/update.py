@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -31,6 +31,12 @@ from geogrid.grids.upload import GridUpload
 from geogrid.grids.validate import validate_grids
 
 KIND = "grids"
+
+Progress = Callable[[str, float], None]
+
+
+def _quiet(stage: str, fraction: float) -> None:
+    """No progress report."""
 
 
 def _text(value: Any) -> str | None:
@@ -137,6 +143,7 @@ def plan_grid_update(
     communities: Sequence[str] | None = None,
     restores: int | None = None,
     validate: bool = True,
+    progress: Progress = _quiet,
 ) -> Plan:
     """Validate ``upload``, diff it against the current grids and store a pending plan.
 
@@ -156,6 +163,7 @@ def plan_grid_update(
     warnings: list[Problem] = []
     fixes: list[Problem] = []
     if validate:
+        progress("validating", 0.05)
         report = validate_grids(
             grids, _communities_for(conn, upload, scope), area_band=area_band, fix=fix
         )
@@ -167,6 +175,7 @@ def plan_grid_update(
                 "place(s); nothing was stored. Fix them and upload again.",
                 errors + warnings,
             )
+    progress("storing the plan", 0.3)
     plan_id = create_plan(
         conn,
         kind=KIND,
@@ -194,6 +203,7 @@ def plan_grid_update(
             _store_features(conn, plan_id, layer, frame, attrs)
     # Fresh statistics, so that the case join below uses the spatial index.
     conn.execute(sa.text("ANALYZE change_plan_features"))
+    progress("comparing with the current grids", 0.45)
     old = store.current_grids(conn, scope)
     new = grids.assign(street_code=grids["code"].astype(str).str[:9])
     diff = classify_changes(old, new)
@@ -206,6 +216,7 @@ def plan_grid_update(
             for code in (*c.old_codes, *c.new_codes)
         }
     )
+    progress("locating historical cases", 0.6)
     cases = compute_impact(conn, plan_id, scope, changed)
     set_summary(
         conn,
@@ -282,7 +293,9 @@ def _replace_versions(conn: Connection, plan_id: int, table: str, scope: list[st
     conn.execute(sa.text(sql), params)
 
 
-def apply_grid_update(conn: Connection, plan_id: int, *, decided_by: str) -> Plan:
+def apply_grid_update(
+    conn: Connection, plan_id: int, *, decided_by: str, progress: Progress = _quiet
+) -> Plan:
     """Make plan ``plan_id`` current in one transaction (the caller's); refuse a stale plan.
 
     Old versions are closed (``valid_to``, ``ended_by``), never deleted; the new ones carry the
@@ -291,8 +304,10 @@ def apply_grid_update(conn: Connection, plan_id: int, *, decided_by: str) -> Pla
     plan = lock_for_apply(conn, plan_id, kind=KIND)
     scope = list(plan.summary["community_codes"])
     params = {"p": plan_id, "c": scope}
+    progress("writing new versions", 0.1)
     for table in ("grids", "communities", "streets"):
         _replace_versions(conn, plan_id, table, scope)
+    progress("re-assigning cases", 0.4)
     # Cases registered since the plan was made are assigned too: recompute, then re-assign.
     changed = (
         conn.execute(

@@ -42,7 +42,7 @@ def test_up_is_idempotent_and_down_stops(cluster: Cluster) -> None:
     engine = make_engine(cluster.url())
     migrate(engine)
     migrate(engine)
-    assert schema_revision(engine) == "0002"
+    assert schema_revision(engine) == "0003"
     with engine.connect() as conn:
         assert conn.execute(sa.text("SHOW jit")).scalar() == "off"
         assert conn.execute(sa.text("SELECT postgis_lib_version()")).scalar().startswith("3.")
