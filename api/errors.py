@@ -103,5 +103,4 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(sa.exc.OperationalError, _db_error)
-    app.add_exception_handler(sa.exc.DBAPIError, _db_error)
     app.add_exception_handler(Exception, _unexpected)

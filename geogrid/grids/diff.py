@@ -16,8 +16,9 @@ removed       an old grid overlapping no new grid (删除)
 split         1 old → n ≥ 2 new grids that share its area (拆分)
 merged        n ≥ 2 old → 1 new grid (合并)
 redrawn       m ≥ 2 old ↔ n ≥ 2 new grids linked in one group, neither a split nor a merge
-              (重新划分): e.g. two strips redrawn as three, or the boundary of two grids moved
-              so that one takes more than ``min_share`` of the other
+              (重新划分): e.g. two strips redrawn as three. A group whose codes match one to
+              one, each pair keeping an IoU ≥ 0.5 (a shared boundary moved), is instead one
+              ``reshaped`` change per grid
 ============  =========================================================================
 
 Matching: an old grid and a new grid are *linked* when their intersection is larger than
@@ -277,6 +278,47 @@ def _kind(
     return "redrawn"
 
 
+RESHAPE_MIN_IOU = 0.5
+"""Smallest IoU of a same-code pair in a tangle that still makes it one grid reshaped."""
+
+
+def _same_code_pairs(
+    olds: Sequence[int], news: Sequence[int], before: _Side, after: _Side
+) -> list[tuple[int, int, float]] | None:
+    """Pair a tangle's grids by code when each keeps most of its shape (a moved boundary).
+
+    Two neighbours whose shared boundary moves are linked to each other's new shape; when the
+    codes match one to one and every pair keeps an IoU of at least ``RESHAPE_MIN_IOU``, they
+    are reshaped grids, not a redrawn area. Returns None otherwise.
+    """
+    by_code = {after.codes[j]: j for j in news}
+    pairs = []
+    for i in olds:
+        j = by_code[before.codes[i]]
+        a, b = before.metric[i], after.metric[j]
+        common = float(shapely.area(shapely.intersection(a, b)))
+        pair_iou = common / (before.areas[i] + after.areas[j] - common)
+        if pair_iou < RESHAPE_MIN_IOU:
+            return None
+        pairs.append((i, j, min(1.0, float(pair_iou))))
+    return pairs
+
+
+def _pair_change(
+    i: int, j: int, iou: float, before: _Side, after: _Side, iou_unchanged: float
+) -> GridChange:
+    return GridChange(
+        kind="unchanged" if iou >= iou_unchanged else "reshaped",
+        old_codes=(before.codes[i],),
+        new_codes=(after.codes[j],),
+        iou=iou,
+        street_code=after.streets[j],
+        community_code=after.communities[j],
+        old_area_m2=float(before.areas[i]),
+        new_area_m2=float(after.areas[j]),
+    )
+
+
 def _largest(indices: Sequence[int], side: _Side) -> int:
     """The grid of ``indices`` with the largest area (the lowest code among equals)."""
     return min(indices, key=lambda i: (-side.areas[i], side.codes[i]))
@@ -388,6 +430,14 @@ def classify_changes(
         old_codes = tuple(sorted(before.codes[i] for i in olds))
         new_codes = tuple(sorted(after.codes[j] for j in news))
         kind = _kind(olds, news, old_codes == new_codes, iou, iou_unchanged)
+        if kind == "redrawn" and old_codes == new_codes:
+            pairs = _same_code_pairs(olds, news, before, after)
+            if pairs is not None:
+                changes += [
+                    _pair_change(i, j, pair_iou, before, after, iou_unchanged)
+                    for i, j, pair_iou in pairs
+                ]
+                continue
         side, where = (after, _largest(news, after)) if news else (before, _largest(olds, before))
         changes.append(
             GridChange(

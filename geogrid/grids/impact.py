@@ -13,11 +13,18 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 IMPACT_SQL = """
-WITH candidates AS MATERIALIZED (
+WITH identical AS MATERIALIZED (
+    -- Current grids the plan gives back exactly as they are: their cases cannot move.
+    SELECT g.code FROM change_plan_features f
+    JOIN grids g ON g.code = f.code AND g.valid_to IS NULL AND g.geom = f.geom
+                AND g.community_code = f.attrs ->> 'community_code'
+    WHERE f.plan_id = :plan AND f.layer = 'grids'
+), candidates AS MATERIALIZED (
     SELECT k.district_code, k.case_id, k.geom, k.current_grid_code, k.current_community_code,
            k.current_street_code
     FROM cases k
     WHERE k.geom IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM identical i WHERE i.code = k.current_grid_code)
       AND (k.current_community_code = ANY(:communities)
            OR k.geom && (SELECT ST_Extent(geom)::geometry FROM change_plan_features
                          WHERE plan_id = :plan AND layer = 'grids'))
@@ -44,6 +51,9 @@ def compute_impact(
     conn: Connection, plan_id: int, communities: Sequence[str], changed_codes: Sequence[str]
 ) -> dict[str, int]:
     """Fill the plan's cross-reference table; return counts of listed/reassigned/unassigned.
+
+    Must run while the grids the plan replaces are still current: cases in a grid that the
+    plan gives back with exactly the same geometry keep it and are not located again.
 
     Parameters
     ----------

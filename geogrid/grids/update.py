@@ -101,11 +101,11 @@ def _store_changes(conn: Connection, plan_id: int, diff: GridDiff) -> None:
             "kind": c.kind,
             "old": list(c.old_codes),
             "new": list(c.new_codes),
-            "iou": c.iou,
+            "iou": None if c.iou is None else float(c.iou),
             "street": c.street_code,
             "community": c.community_code,
-            "old_area": c.old_area_m2,
-            "new_area": c.new_area_m2,
+            "old_area": None if c.old_area_m2 is None else float(c.old_area_m2),
+            "new_area": None if c.new_area_m2 is None else float(c.new_area_m2),
         }
         for i, c in enumerate(diff.changes, start=1)
     ]
@@ -304,11 +304,9 @@ def apply_grid_update(
     plan = lock_for_apply(conn, plan_id, kind=KIND)
     scope = list(plan.summary["community_codes"])
     params = {"p": plan_id, "c": scope}
-    progress("writing new versions", 0.1)
-    for table in ("grids", "communities", "streets"):
-        _replace_versions(conn, plan_id, table, scope)
-    progress("re-assigning cases", 0.4)
-    # Cases registered since the plan was made are assigned too: recompute, then re-assign.
+    # Cases registered since the plan was made are located too, so the impact is computed
+    # again, while the grids it replaces are still current.
+    progress("locating cases", 0.1)
     changed = (
         conn.execute(
             sa.text(
@@ -321,6 +319,10 @@ def apply_grid_update(
         .all()
     )
     cases = compute_impact(conn, plan_id, scope, [str(c) for c in changed])
+    progress("writing new versions", 0.6)
+    for table in ("grids", "communities", "streets"):
+        _replace_versions(conn, plan_id, table, scope)
+    progress("re-assigning cases", 0.8)
     cases["updated"] = reassign_cases(conn, plan_id)
     set_summary(conn, plan_id, {**plan.summary, "cases": cases})
     decide(conn, plan_id, status="applied", decided_by=decided_by)

@@ -240,3 +240,29 @@ def test_plan_checksum_names_the_file(client: TestClient) -> None:
     assert plan["file_name"] == "v2.geojson"
     assert plan["file_sha256"] == hashlib.sha256(body).hexdigest()
     assert plan["source_crs"] in ("EPSG:4326", "OGC:CRS84")
+
+
+def test_a_moved_boundary_moves_the_cases_beside_it(
+    client: TestClient, territory_engine: Engine
+) -> None:
+    add_case(territory_engine, "NEAR", 110, 150, "530114001001002")  # 10 m east of the boundary
+    add_case(territory_engine, "FAR", 190, 150, "530114001001002")
+    add_case(territory_engine, "WEST", 50, 150, "530114001001001")
+    moved = [
+        feature("530114001001001", square(0, 100, 120, 100)),  # boundary 20 m further east
+        feature("530114001001002", square(120, 100, 80, 100)),
+    ]
+    res = upload(client, moved)
+    assert res.status_code == 201, res.text
+    plan = res.json()
+    assert {k: n for k, n in plan["summary"]["changes"].items() if n} == {"reshaped": 2}
+    # Every case of a reshaped grid is listed; only NEAR changes grid.
+    assert plan["summary"]["cases"] == {"listed": 3, "reassigned": 1, "unassigned": 0}
+    client.post(f"/grid-updates/{plan['id']}/apply")
+    with territory_engine.connect() as conn:
+        current = dict(conn.execute(sa.text("SELECT case_id, current_grid_code FROM cases")).all())
+    assert current == {
+        "NEAR": "530114001001001",
+        "FAR": "530114001001002",
+        "WEST": "530114001001001",
+    }

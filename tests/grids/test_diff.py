@@ -179,9 +179,8 @@ def test_a_sliver_of_half_a_square_metre_does_not_link() -> None:
     expected = [("unchanged", (A,), (A,)), ("unchanged", (B,), (B,))]
     assert kinds(classify_changes(old, new)) == expected
     assert kinds(classify_changes(old, new, min_share=0.0)) == expected  # tolerance alone
-    assert kinds(classify_changes(old, new, min_share=0.0, tolerance_m2=0.1)) == [
-        ("redrawn", (A, B), (A, B))
-    ]
+    # Linked by a lower tolerance, the pair still keeps its codes and shapes: unchanged.
+    assert kinds(classify_changes(old, new, min_share=0.0, tolerance_m2=0.1)) == expected
 
 
 def test_a_boundary_moved_by_4_m_reshapes_both_grids() -> None:
@@ -193,7 +192,21 @@ def test_a_boundary_moved_by_4_m_reshapes_both_grids() -> None:
         ("reshaped", (A,), (A,)),
         ("reshaped", (B,), (B,)),
     ]
-    assert [c.kind for c in classify_changes(old, new, min_share=0.03).changes] == ["redrawn"]
+    # Linked when min_share is lowered, the same-code pairs keep most of their shape:
+    # still two reshaped grids, not a redrawn area.
+    assert [c.kind for c in classify_changes(old, new, min_share=0.03).changes] == [
+        "reshaped",
+        "reshaped",
+    ]
+
+
+def test_a_boundary_moved_by_20_m_reshapes_both_grids_not_redrawn() -> None:
+    old = grids([(A, square(0, 0)), (B, square(1, 0))])
+    new = grids([(A, square(0, 0, width=120)), (B, square(1.2, 0, width=80))])
+    changes = classify_changes(old, new).changes
+    assert [(c.kind, c.old_codes) for c in changes] == [("reshaped", (A,)), ("reshaped", (B,))]
+    assert changes[0].iou == pytest.approx(100 / 120, rel=1e-3)
+    assert changes[1].iou == pytest.approx(80 / 100, rel=1e-3)
 
 
 def test_counts_per_kind_street_and_community() -> None:
