@@ -22,6 +22,12 @@ def get_connection(request: Request) -> Iterator[Connection]:
         yield conn
 
 
+def get_read_connection(request: Request) -> Iterator[Connection]:
+    """A connection in autocommit mode for read-only requests: no BEGIN/COMMIT round trips."""
+    with get_engine(request).connect() as conn:
+        yield conn.execution_options(isolation_level="AUTOCOMMIT")
+
+
 def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
@@ -31,5 +37,6 @@ def get_tile_cache(request: Request) -> TileCache:
 
 
 ConnDep = Annotated[Connection, Depends(get_connection)]
+ReadConnDep = Annotated[Connection, Depends(get_read_connection)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 TileCacheDep = Annotated[TileCache, Depends(get_tile_cache)]

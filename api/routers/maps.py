@@ -7,7 +7,7 @@ import json
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from api.deps import ConnDep, SettingsDep
+from api.deps import ReadConnDep, SettingsDep
 from geogrid.features import registry
 from geogrid.features.query import feature_collection, layer_versions
 from geogrid.territory.store import district_names
@@ -20,7 +20,7 @@ HTML_HEADERS = {"Cache-Control": "no-cache"}
 
 
 @router.get("/maps/grids", response_class=HTMLResponse)
-def grids_map(request: Request, conn: ConnDep, settings: SettingsDep) -> HTMLResponse:
+def grids_map(request: Request, conn: ReadConnDep, settings: SettingsDep) -> HTMLResponse:
     """Map of the unit grids coloured by street, with community and street boundaries."""
     layers = ("grids", "communities", "streets", "districts")
     key = ("grids", layer_versions(conn, layers), settings.basemap_url)

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
-from api.deps import ConnDep, SettingsDep
+from api.deps import ReadConnDep, SettingsDep
 from geogrid.errors import InvalidParameter
 from geogrid.features import Collection, registry
 from geogrid.features.query import BBox, extent, get_item, query_items
@@ -39,7 +39,7 @@ def _link(href: str, rel: str, type_: str, title: str = "") -> dict[str, str]:
     return link
 
 
-def _collection_doc(request: Request, coll: Collection, conn: ConnDep) -> dict[str, Any]:
+def _collection_doc(request: Request, coll: Collection, conn: ReadConnDep) -> dict[str, Any]:
     base = str(request.base_url).rstrip("/")
     box = extent(conn, coll)
     doc: dict[str, Any] = {
@@ -95,7 +95,7 @@ def conformance(f: FormatParam = None) -> dict[str, list[str]]:
 
 
 @router.get("/collections")
-def collections(request: Request, conn: ConnDep, f: FormatParam = None) -> dict[str, Any]:
+def collections(request: Request, conn: ReadConnDep, f: FormatParam = None) -> dict[str, Any]:
     """The feature collections served: streets, communities, grids."""
     _check_format(f)
     base = str(request.base_url).rstrip("/")
@@ -107,7 +107,7 @@ def collections(request: Request, conn: ConnDep, f: FormatParam = None) -> dict[
 
 @router.get("/collections/{collection_id}")
 def collection(
-    collection_id: str, request: Request, conn: ConnDep, f: FormatParam = None
+    collection_id: str, request: Request, conn: ReadConnDep, f: FormatParam = None
 ) -> dict[str, Any]:
     """One collection's description, extent and links."""
     _check_format(f)
@@ -118,7 +118,7 @@ def collection(
 def items(
     collection_id: str,
     request: Request,
-    conn: ConnDep,
+    conn: ReadConnDep,
     settings: SettingsDep,
     limit: Annotated[
         int, Query(ge=1, description="Features per page (at most the maximum).")
@@ -170,7 +170,7 @@ def items(
 
 @router.get("/collections/{collection_id}/items/{feature_id}", response_class=Response)
 def item(
-    collection_id: str, feature_id: str, request: Request, conn: ConnDep, f: FormatParam = None
+    collection_id: str, feature_id: str, request: Request, conn: ReadConnDep, f: FormatParam = None
 ) -> Response:
     """One feature by its id (the code)."""
     _check_format(f)

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from api.deps import ConnDep, SettingsDep, TileCacheDep
+from api.deps import ReadConnDep, SettingsDep, TileCacheDep
 from geogrid.errors import NotFound
 from geogrid.features import registry
 from geogrid.tiles import MAX_ZOOM, get_tile
@@ -60,7 +60,7 @@ def tile(
     x: int,
     y: int,
     request: Request,
-    conn: ConnDep,
+    conn: ReadConnDep,
     cache: TileCacheDep,
     settings: SettingsDep,
 ) -> Response:

@@ -48,6 +48,8 @@ class Collection:
         SQL expression of the feature id (a code, as text).
     depends_on
         Tables whose writes change the layer (their ``layer_versions`` make tile ETags).
+    mercator
+        The feature table stores its geometry in EPSG:3857 as ``geom_3857`` (tiles use it).
     """
 
     id: str
@@ -61,6 +63,7 @@ class Collection:
     order_by: str = "f.code"
     geometry_type: str = "MultiPolygon"
     min_zoom: int = 0
+    mercator: bool = False  # the table stores ``geom_3857`` (EPSG:3857) for tiles
     extra: dict[str, str] = field(default_factory=dict)
 
     def filter(self, name: str) -> Filter:

@@ -57,5 +57,6 @@ GRIDS = registry.add(
             Filter("grid_type", "f.grid_type = :value", "city, rural or industrial.", _grid_type),
         ),
         depends_on=("grids", "communities", "streets"),
+        mercator=True,
     )
 )

@@ -22,6 +22,7 @@ STREETS = registry.add(
         ),
         filters=(Filter("name", "f.name = :value", "Street name.", code_or_name),),
         depends_on=("streets",),
+        mercator=True,
     )
 )
 
@@ -52,5 +53,6 @@ COMMUNITIES = registry.add(
             Filter("name", "f.name = :value", "Community name.", code_or_name),
         ),
         depends_on=("communities", "streets"),
+        mercator=True,
     )
 )
