@@ -14,20 +14,19 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 import folium
-from branca.element import Figure
 from folium.plugins import Fullscreen
 
 from geogrid.grids.diff import KIND_LABELS, KINDS, OUTLINED_KINDS, Kind
 from maps.assets import localise_assets
 from maps.grids import (
     GRID_FILL_OPACITY,
-    MAX_ZOOM,
     NO_BASEMAP_BACKGROUND,
     _bounds,
     _compact_geometry,
     _darker,
     _LegendEntry,
     _PageFrame,
+    base_map,
 )
 
 KIND_COLOURS: Final[dict[Kind, str]] = {
@@ -196,15 +195,7 @@ def build_diff_map(
     counts = Counter({kind: len(changed) for kind, (changed, _) in by_kind.items()})
     heading = f"网格调整方案 · {title}" if title else "网格调整方案"
 
-    m = folium.Map(tiles=None, zoom_control=False, prefer_canvas=False)
-    m.options["max_zoom"] = MAX_ZOOM  # folium passes its max_zoom only to a tile layer
-    root = m.get_root()
-    assert isinstance(root, Figure)
-    root.title = heading
-    if basemap_url:
-        folium.TileLayer(
-            tiles=basemap_url, attr=basemap_attribution or " ", name="底图", max_zoom=MAX_ZOOM
-        ).add_to(m)
+    m = base_map(heading, basemap_url=basemap_url, basemap_attribution=basemap_attribution)
     for kind in _DRAW_ORDER:
         changed, outlines = by_kind[kind]
         if changed or outlines:

@@ -307,6 +307,24 @@ def _street_layer(street_data: dict[str, Any]) -> folium.FeatureGroup:
     return layer
 
 
+def base_map(heading: str, *, basemap_url: str | None, basemap_attribution: str) -> folium.Map:
+    """An empty page map: no tile layer unless a basemap is configured, a title, a max zoom.
+
+    folium passes ``max_zoom`` only to a tile layer; with none, plugins such as MarkerCluster
+    need it on the map itself.
+    """
+    m = folium.Map(tiles=None, zoom_control=False, prefer_canvas=False)
+    m.options["max_zoom"] = MAX_ZOOM
+    root = m.get_root()
+    assert isinstance(root, Figure)
+    root.title = heading
+    if basemap_url:
+        folium.TileLayer(
+            tiles=basemap_url, attr=basemap_attribution or " ", name="底图", max_zoom=MAX_ZOOM
+        ).add_to(m)
+    return m
+
+
 def build_grids_map(
     grids: dict[str, Any],
     streets: dict[str, Any],
@@ -367,15 +385,7 @@ def build_grids_map(
     counts = Counter(street for _, street, _ in grid_streets)
     heading = f"单元网格 · {title}" if title else "单元网格"
 
-    m = folium.Map(tiles=None, zoom_control=False, prefer_canvas=False)
-    m.options["max_zoom"] = MAX_ZOOM  # folium passes its max_zoom only to a tile layer
-    root = m.get_root()
-    assert isinstance(root, Figure)
-    root.title = heading
-    if basemap_url:
-        folium.TileLayer(
-            tiles=basemap_url, attr=basemap_attribution or " ", name="底图", max_zoom=MAX_ZOOM
-        ).add_to(m)
+    m = base_map(heading, basemap_url=basemap_url, basemap_attribution=basemap_attribution)
     _grid_layer(grid_data, {grid: colours[street] for grid, street, _ in grid_streets}).add_to(m)
     folium.GeoJson(
         community_data,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from geogrid.errors import InvalidParameter
 from geogrid.features.collection import Collection, Filter, Property, code_or_name, registry
+from geogrid.territory.layers import AREA, BY_STREET, STREET_CODE, STREET_NAME
 
 GRID_TYPES = {"city": "城市/商业", "rural": "农村", "industrial": "厂区"}
 
@@ -34,20 +35,15 @@ GRIDS = registry.add(
             Property("code", "f.code", title="网格编码"),
             Property("community_code", "f.community_code", title="社区编码"),
             Property("community_name", "c.name", title="社区名称"),
-            Property("street_code", "f.street_code", title="街道编码"),
-            Property("street_name", "s.name", title="街道名称"),
+            STREET_CODE,
+            STREET_NAME,
             Property("grid_type", "f.grid_type", title="网格类型"),
-            Property("area_m2", "round(f.area_m2::numeric, 1)::float8", "number", "面积（平方米）"),
+            AREA,
             Property("version", "f.version", "integer", "版本", in_tiles=False),
             Property("valid_from", "f.valid_from", "string", "启用时间", in_tiles=False),
         ),
         filters=(
-            Filter(
-                "street",
-                "(f.street_code = :value OR s.name = :value)",
-                "Street code (9 digits) or name.",
-                code_or_name,
-            ),
+            BY_STREET,
             Filter(
                 "community",
                 "(f.community_code = :value OR c.name = :value)",

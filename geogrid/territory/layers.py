@@ -5,6 +5,15 @@ from __future__ import annotations
 from geogrid.features.collection import Collection, Filter, Property, code_or_name, registry
 
 AREA = Property("area_m2", "round(f.area_m2::numeric, 1)::float8", "number", "面积（平方米）")
+STREET_CODE = Property("street_code", "f.street_code", title="街道编码")
+STREET_NAME = Property("street_name", "s.name", title="街道名称")
+BY_STREET = Filter(
+    "street",
+    "(f.street_code = :value OR s.name = :value)",
+    "Street code (9 digits) or name.",
+    code_or_name,
+)
+"""Shared by every layer whose features lie in one street (joined as ``s``)."""
 
 STREETS = registry.add(
     Collection(
@@ -39,17 +48,12 @@ COMMUNITIES = registry.add(
         properties=(
             Property("code", "f.code", title="社区编码"),
             Property("name", "f.name", title="社区名称"),
-            Property("street_code", "f.street_code", title="街道编码"),
-            Property("street_name", "s.name", title="街道名称"),
+            STREET_CODE,
+            STREET_NAME,
             AREA,
         ),
         filters=(
-            Filter(
-                "street",
-                "(f.street_code = :value OR s.name = :value)",
-                "Street code (9 digits) or name.",
-                code_or_name,
-            ),
+            BY_STREET,
             Filter("name", "f.name = :value", "Community name.", code_or_name),
         ),
         depends_on=("communities", "streets"),

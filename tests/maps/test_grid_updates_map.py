@@ -12,11 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -24,7 +19,7 @@ import pytest
 from shapely.geometry import Polygon, box
 
 from geogrid.grids.diff import KIND_LABELS, KINDS, changes_to_geojson, classify_changes
-from maps.assets import STATIC_DIR, find_external_urls
+from maps.assets import find_external_urls
 from maps.grid_updates import KIND_COLOURS, build_diff_map
 from maps.grids import GRID_FILL_OPACITY, NO_BASEMAP_BACKGROUND
 from tests.browser import count_leaflet_paths, count_pixels, read_png, render_page
@@ -211,43 +206,6 @@ def test_new_and_old_roles_of_the_database_report_draw_the_same_plan() -> None:
     assert _without_ids(html) == _without_ids(_html())
 
 
-@dataclass
-class Site:
-    """Local server: ``root`` at ``/``, ``maps/static`` at ``/static``."""
-
-    url: str
-    root: Path
-    log: list[tuple[str, int]] = field(default_factory=list)
-
-
-@pytest.fixture
-def site(tmp_path: Path) -> Iterator[Site]:
-    server_log: list[tuple[str, int]] = []
-
-    class Handler(SimpleHTTPRequestHandler):
-        def translate_path(self, path: str) -> str:
-            if path.startswith("/static/"):
-                self.directory, path = str(STATIC_DIR), path.removeprefix("/static")
-            else:
-                self.directory = str(tmp_path)
-            return super().translate_path(path)
-
-        def log_request(self, code: Any = "-", size: Any = "-") -> None:
-            server_log.append((self.path, int(code)))
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield Site(f"http://127.0.0.1:{server.server_port}", tmp_path, server_log)
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 def _on_background(hex_colour: str) -> tuple[int, int, int]:
     """The RGB a kind's fill shows over the page's background."""
     fg = [int(hex_colour[i : i + 2], 16) for i in (1, 3, 5)]
@@ -258,7 +216,7 @@ def _on_background(hex_colour: str) -> tuple[int, int, int]:
 
 
 @pytest.mark.browser
-def test_plan_page_draws_every_change_offline(site: Site) -> None:
+def test_plan_page_draws_every_change_offline(site: Any) -> None:
     plan = sample_plan()
     build_diff_map(plan, title="呈贡区").save(str(site.root / "plan.html"))
 

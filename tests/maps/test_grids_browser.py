@@ -2,65 +2,18 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import folium
 import pytest
 from folium import plugins
 
-from maps.assets import STATIC_DIR, find_external_urls
+from maps.assets import find_external_urls
 from maps.grids import GRID_FILL_OPACITY, NO_BASEMAP_BACKGROUND, build_grids_map, street_colours
 from tests.browser import count_leaflet_paths, count_pixels, read_png, render_page
 from tests.maps import STREETS, large_district, sample_district
 
 pytestmark = pytest.mark.browser
-
-TILE = STATIC_DIR / "vendor" / "leaflet" / "images" / "layers-2x.png"
-"""Any PNG will do as the basemap tile."""
-
-
-@dataclass
-class Site:
-    """Local server: ``root`` at ``/``, ``maps/static`` at ``/static``, one tile at ``/tiles/``."""
-
-    url: str
-    root: Path
-    log: list[tuple[str, int]] = field(default_factory=list)
-
-
-@pytest.fixture
-def site(tmp_path: Path) -> Iterator[Site]:
-    server_log: list[tuple[str, int]] = []
-
-    class Handler(SimpleHTTPRequestHandler):
-        def translate_path(self, path: str) -> str:
-            if path.startswith("/tiles/"):
-                return str(TILE)
-            if path.startswith("/static/"):
-                self.directory, path = str(STATIC_DIR), path.removeprefix("/static")
-            else:
-                self.directory = str(tmp_path)
-            return super().translate_path(path)
-
-        def log_request(self, code: Any = "-", size: Any = "-") -> None:
-            server_log.append((self.path, int(code)))
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield Site(f"http://127.0.0.1:{server.server_port}", tmp_path, server_log)
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def _on_background(hex_colour: str, alpha: float, background: str) -> tuple[int, int, int]:
@@ -71,7 +24,7 @@ def _on_background(hex_colour: str, alpha: float, background: str) -> tuple[int,
     return r, g, b
 
 
-def test_grids_page_renders_offline(site: Site) -> None:
+def test_grids_page_renders_offline(site: Any) -> None:
     grids, streets, communities = sample_district()
     page = build_grids_map(grids, streets, communities, title="呈贡区")
     page.save(str(site.root / "grids.html"))
@@ -102,7 +55,7 @@ def test_grids_page_renders_offline(site: Site) -> None:
         assert count_pixels(screenshot, shown, tolerance=4) > 5000, colour
 
 
-def test_plugins_work_offline_on_the_grids_page(site: Site) -> None:
+def test_plugins_work_offline_on_the_grids_page(site: Any) -> None:
     cluster = plugins.MarkerCluster(name="部件")
     for i in range(5):
         icon = folium.Icon(prefix="fa", icon="lightbulb", color="red")
@@ -122,7 +75,7 @@ def test_plugins_work_offline_on_the_grids_page(site: Site) -> None:
     assert [(p, code) for p, code in site.log if code >= 400 and p != "/favicon.ico"] == []
 
 
-def test_basemap_tiles_come_from_the_given_url(site: Site) -> None:
+def test_basemap_tiles_come_from_the_given_url(site: Any) -> None:
     page = build_grids_map(
         *sample_district(), basemap_url=f"{site.url}/tiles/{{z}}/{{x}}/{{y}}.png"
     )
@@ -135,7 +88,7 @@ def test_basemap_tiles_come_from_the_given_url(site: Site) -> None:
     assert "leaflet-tile-loaded" in result.dom
 
 
-def test_ten_thousand_grids_render(site: Site) -> None:
+def test_ten_thousand_grids_render(site: Any) -> None:
     build_grids_map(*large_district(100)).save(str(site.root / "large.html"))
 
     result = render_page(f"{site.url}/large.html", out_png=None, budget_ms=15000)
