@@ -51,7 +51,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.tile_cache = TileCache(settings.tile_cache_size)
     app.state.map_pages = {}
     errors.install(app)
-    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    # Level 4: large GeoJSON pages compress several times faster than at the default 9.
+    app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=4)
     for router in (
         health.router,
         ogc.router,
