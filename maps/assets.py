@@ -2,7 +2,7 @@
 
 folium keeps the URLs of the libraries a page loads in the attributes ``default_js`` and
 ``default_css`` of ``folium.Map`` and of each plugin class; out of the box they point at CDNs
-(jsdelivr, cdnjs, code.jquery.com, bootstrapcdn), which a district intranet cannot reach. Here
+(jsDelivr, cdnjs, the jQuery and Bootstrap CDNs), which a district intranet cannot reach. Here
 they are pointed at copies under ``STATIC_DIR/vendor/`` (see ``static/vendor/README.md``), which
 the app mounts at ``base_url`` (``/static`` by default).
 
