@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import random
 from dataclasses import dataclass
 
@@ -11,6 +10,10 @@ import shapely
 import sqlalchemy as sa
 from shapely.geometry import box, shape
 from sqlalchemy.engine import Engine
+
+from geogrid.features.query import extent
+from geogrid.layers import load_layers
+from geogrid.tiles import tile_of
 
 TileAddress = tuple[int, int, int]
 
@@ -28,24 +31,12 @@ WHERE EXISTS (
 )
 
 
-def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
-    """The WebMercatorQuad column and row holding ``lon``, ``lat`` (degrees) at zoom ``z``."""
-    n = 1 << z
-    x = int((lon + 180.0) / 360.0 * n)
-    y = int((1.0 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2.0 * n)
-    return min(max(x, 0), n - 1), min(max(y, 0), n - 1)
-
-
 def district_bounds(engine: Engine) -> tuple[float, float, float, float]:
     """The CRS84 bounds of the current grids."""
     with engine.connect() as conn:
-        row = conn.execute(
-            sa.text(
-                "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) "
-                "FROM (SELECT ST_Extent(geom) AS e FROM grids WHERE valid_to IS NULL) q"
-            )
-        ).one()
-    return float(row[0]), float(row[1]), float(row[2]), float(row[3])
+        box = extent(conn, load_layers().get("grids"))
+    assert box is not None, "the district has no grids"
+    return box
 
 
 def covering_tiles(engine: Engine, z: int, *, seed: int = 0) -> list[TileAddress]:

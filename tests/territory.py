@@ -16,6 +16,9 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from geogrid.features.query import extent
+from geogrid.layers import load_layers
+
 X0, Y0 = 585_000.0, 2_763_000.0
 DISTRICT = "530114"
 STREETS = {"530114001": "龙城街道", "530114002": "乌龙街道"}
@@ -42,13 +45,9 @@ def square_wkt(col: int, row: int, size: float = 100.0) -> str:
 
 def grid_bbox_wgs84(engine: Engine) -> tuple[float, float, float, float]:
     with engine.connect() as conn:
-        row = conn.execute(
-            sa.text(
-                "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) "
-                "FROM (SELECT ST_Extent(geom) e FROM grids) q"
-            )
-        ).one()
-    return (row[0], row[1], row[2], row[3])
+        box = extent(conn, load_layers().get("grids"))
+    assert box is not None
+    return box
 
 
 def load_territory(engine: Engine) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import math
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -31,6 +32,14 @@ def parse_tile_address(z: int, x: int, y: int) -> tuple[int, int, int]:
     if not 0 <= y < n:
         raise InvalidParameter(f"Tile row 'y' must be between 0 and {n - 1} at zoom {z}.")
     return z, x, y
+
+
+def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
+    """The WebMercatorQuad column and row holding ``lon``, ``lat`` (degrees) at zoom ``z``."""
+    n = 1 << z
+    x = int((lon + 180.0) / 360.0 * n)
+    y = int((1.0 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2.0 * n)
+    return min(max(x, 0), n - 1), min(max(y, 0), n - 1)
 
 
 @dataclass

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import math
 
 import mapbox_vector_tile
 import pytest
@@ -11,14 +10,8 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
+from geogrid.tiles import tile_of
 from tests.territory import GRIDS, grid_bbox_wgs84
-
-
-def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
-    n = 2**z
-    x = int((lon + 180) / 360 * n)
-    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
-    return x, y
 
 
 @pytest.fixture
@@ -130,3 +123,10 @@ def test_bad_tile_addresses(client: TestClient, url: str, status: int, names: st
     res = client.get(url)
     assert res.status_code == status
     assert names in res.json()["message"]
+
+
+def test_tile_of_known_addresses() -> None:
+    assert tile_of(0.0, 0.0, 1) == (1, 1)
+    assert tile_of(-180.0, 85.0, 3) == (0, 0)
+    assert tile_of(180.0, -85.0, 3) == (7, 7)  # the east and south edges stay in range
+    assert tile_of(102.85, 24.98, 14) == (12872, 7017)  # the demo district's centre tile
