@@ -52,3 +52,25 @@ class Settings(BaseSettings):
     grid_area_max_m2: float = Field(
         default=100_000.0, ge=0, description="Grids larger than this get a warning."
     )
+    catalogue_file: Path | None = Field(
+        default=None,
+        description="CSV of the district's additions to the classification catalogue (local "
+        "subclasses, departments, deadlines); rows override the shipped ones by kind and code.",
+    )
+    calendar_file: Path | None = Field(
+        default=None,
+        description="CSV of holidays and swapped working days replacing the shipped Chinese "
+        "public-holiday calendar (date,kind with kind holiday or workday).",
+    )
+    accumulation_start: str = Field(
+        default="2019-01-01",
+        description="First day counted in 累计未结案数 (open_cumulative), YYYY-MM-DD.",
+    )
+    repeat_distance_m: float = Field(
+        default=30.0, gt=0, description="Cases of one subclass this close are at the same place."
+    )
+    rate_denominator: str = Field(
+        default="registered",
+        pattern="^(registered|due)$",
+        description="Denominator of closure and on-time rates: registered or due (应结案数).",
+    )
