@@ -110,15 +110,20 @@ def parse_crs(text: str) -> CRS | str:
         ) from None
 
 
+def local_metric_proj4(lon: float, lat: float) -> str:
+    """PROJ string of :func:`local_metric_crs` (PostGIS ``ST_Transform`` accepts it)."""
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        raise CRSMismatch(f"({lon}, {lat}) is not a longitude/latitude position.")
+    return (
+        f"+proj=tmerc +lat_0={lat:.6f} +lon_0={lon:.6f} +k=1 +x_0=0 +y_0=0 "
+        "+ellps=GRS80 +units=m +no_defs"
+    )
+
+
 def local_metric_crs(lon: float, lat: float) -> CRS:
     """A transverse Mercator projection centred on (lon, lat), for metres near that point.
 
     Scale error stays below 0.01 % within ~90 km of the centre: exact enough for areas of
     unit grids and for distances of tracks, whatever the input CRS was.
     """
-    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
-        raise CRSMismatch(f"({lon}, {lat}) is not a longitude/latitude position.")
-    return CRS.from_proj4(
-        f"+proj=tmerc +lat_0={lat:.6f} +lon_0={lon:.6f} +k=1 +x_0=0 +y_0=0 "
-        "+ellps=GRS80 +units=m +no_defs"
-    )
+    return CRS.from_proj4(local_metric_proj4(lon, lat))

@@ -3,7 +3,20 @@
 :func:`build_district` draws it without a database; :func:`load_demo` writes it to PostGIS.
 """
 
+from geogrid.demo.cases import build_cases
 from geogrid.demo.district import SCALES, DemoDistrict, DemoSpec, build_district
-from geogrid.demo.load import load_demo
+from geogrid.demo.load import load_demo, load_demo_cases
 
-__all__ = ["SCALES", "DemoDistrict", "DemoSpec", "build_district", "load_demo"]
+#: Cases the demo generates per scale (DOMAIN.md §8: 2,000,000 at city scale, 12 months).
+CASES = {"small": 20_000, "city": 2_000_000}
+
+__all__ = [
+    "CASES",
+    "SCALES",
+    "DemoDistrict",
+    "DemoSpec",
+    "build_cases",
+    "build_district",
+    "load_demo",
+    "load_demo_cases",
+]

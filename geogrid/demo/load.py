@@ -12,11 +12,15 @@ import io
 from typing import Any
 
 import geopandas as gpd
+import pandas as pd
 import shapely
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from geogrid.cases import store_frame
+from geogrid.catalogue import Catalogue
 from geogrid.demo.district import DemoDistrict, Progress
+from geogrid.worktime import WorkCalendar
 
 # Children first on delete, parents first on insert.
 _TABLES = (
@@ -88,3 +92,46 @@ def _copy(cursor: Any, table: str, frame: gpd.GeoDataFrame) -> None:
     buffer.seek(0)
     columns = ", ".join(rows.columns)
     cursor.copy_expert(f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT csv)", buffer)
+
+
+def load_demo_cases(
+    engine: Engine,
+    cases: pd.DataFrame,
+    *,
+    district_code: str,
+    catalogue: Catalogue,
+    calendar: WorkCalendar,
+    tz: str = "Asia/Shanghai",
+    batch: int = 250_000,
+    progress: Progress | None = None,
+) -> int:
+    """Replace the district's cases with ``cases`` (from :func:`build_cases`), in one transaction.
+
+    The cases go through the same validation, location and upsert as an import, in batches
+    of ``batch`` rows; returns the number stored.
+    """
+    report = progress or (lambda stage, fraction: None)
+    total = max(len(cases), 1)
+    stored = 0
+    with engine.begin() as conn:
+        report("deleting cases", 0.0)
+        conn.execute(sa.text("DELETE FROM cases WHERE district_code = :d"), {"d": district_code})
+        for start in range(0, len(cases), batch):
+            part = cases.iloc[start : start + batch]
+
+            def step(stage: str, fraction: float, s: int = start, n: int = len(part)) -> None:
+                report(f"cases: {stage}", (s + fraction * n) / total)
+
+            result = store_frame(
+                conn,
+                part,
+                catalogue=catalogue,
+                calendar=calendar,
+                tz=tz,
+                shown="demo cases",
+                progress=step,
+            )
+            stored += result.total
+        report("analysing cases", 1.0)
+        conn.execute(sa.text("ANALYZE cases"))
+    return stored

@@ -50,6 +50,9 @@ class Collection:
         Tables whose writes change the layer (their ``layer_versions`` make tile ETags).
     mercator
         The feature table stores its geometry in EPSG:3857 as ``geom_3857`` (tiles use it).
+    temporal
+        SQL expression of each feature's time (e.g. ``f.registered_at``); the collection then
+        accepts the OGC ``datetime`` parameter.
     """
 
     id: str
@@ -64,6 +67,7 @@ class Collection:
     geometry_type: str = "MultiPolygon"
     min_zoom: int = 0
     mercator: bool = False  # the table stores ``geom_3857`` (EPSG:3857) for tiles
+    temporal: str | None = None  # SQL of the features' time, filtered by ``datetime``
     extra: dict[str, str] = field(default_factory=dict)
 
     def filter(self, name: str) -> Filter:

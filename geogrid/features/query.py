@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -55,6 +57,54 @@ class BBox:
 
 
 @dataclass(frozen=True)
+class Interval:
+    """The OGC ``datetime`` parameter: an instant or a closed interval, either end open.
+
+    ``start`` is inclusive; ``end`` is exclusive (a day given as the end covers that day).
+    """
+
+    start: datetime | None
+    end: datetime | None
+
+    @classmethod
+    def parse(cls, text: str, *, tz: str = "Asia/Shanghai") -> Interval:
+        """Parse ``2026-10-01``, ``2026-10-01T08:00:00Z``, ``a/b``, ``../b`` or ``a/..``.
+
+        Days and naive times are local time in ``tz``.
+        """
+        parts = text.strip().split("/")
+        if len(parts) > 2 or not parts[0]:
+            raise InvalidParameter(
+                f"Parameter 'datetime' must be an instant or an interval a/b, got '{text}'."
+            )
+        if len(parts) == 1:
+            return cls(_moment(parts[0], tz), _moment(parts[0], tz, end=True))
+        start: datetime | None = None if parts[0] in ("..", "") else _moment(parts[0], tz)
+        end: datetime | None = None if parts[1] in ("..", "") else _moment(parts[1], tz, end=True)
+        if start is None and end is None:
+            raise InvalidParameter("Parameter 'datetime' must bound at least one end.")
+        if start is not None and end is not None and end <= start:
+            raise InvalidParameter(f"Parameter 'datetime': the interval '{text}' is empty.")
+        return cls(start, end)
+
+
+def _moment(text: str, tz: str, *, end: bool = False) -> datetime:
+    """A day (its start; with ``end`` the next day's start) or an instant (+1 µs with ``end``)."""
+    zone = ZoneInfo(tz)
+    try:
+        if len(text) == 10:
+            day = date.fromisoformat(text)
+            return datetime.combine(day + timedelta(days=int(end)), datetime.min.time(), zone)
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidParameter(
+            f"Parameter 'datetime': '{text}' is not an RFC 3339 date or date-time."
+        ) from None
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=zone)
+    return moment + timedelta(microseconds=1) if end else moment
+
+
+@dataclass(frozen=True)
 class ItemsPage:
     """One page of features: each feature a GeoJSON Feature as JSON text."""
 
@@ -82,10 +132,22 @@ def _feature_sql(coll: Collection) -> str:
 
 
 def _where(
-    coll: Collection, bbox: BBox | None, filters: Mapping[str, str]
+    coll: Collection,
+    bbox: BBox | None,
+    filters: Mapping[str, str],
+    interval: Interval | None = None,
 ) -> tuple[str, dict[str, object]]:
     clauses: list[str] = []
     params: dict[str, object] = {}
+    if interval is not None:
+        if coll.temporal is None:
+            raise InvalidParameter(f"Collection '{coll.id}' has no time; drop 'datetime'.")
+        if interval.start is not None:
+            clauses.append(f"{coll.temporal} >= :dt0")
+            params["dt0"] = interval.start
+        if interval.end is not None:
+            clauses.append(f"{coll.temporal} < :dt1")
+            params["dt1"] = interval.end
     if bbox is not None:
         clauses.append(
             "f.geom && ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326) "
@@ -108,6 +170,7 @@ def query_items(
     offset: int = 0,
     bbox: BBox | None = None,
     filters: Mapping[str, str] | None = None,
+    interval: Interval | None = None,
 ) -> ItemsPage:
     """Return one page of ``coll``'s features, ordered by their key.
 
@@ -119,10 +182,12 @@ def query_items(
         Only features intersecting this CRS84 box.
     filters
         Property filters by name (see ``Collection.filters``); values are raw query text.
+    interval
+        Only features whose time (``Collection.temporal``) lies in it.
     """
     if limit < 1 or offset < 0:
         raise InvalidParameter("Parameters 'limit' must be >= 1 and 'offset' >= 0.")
-    where, params = _where(coll, bbox, filters or {})
+    where, params = _where(coll, bbox, filters or {}, interval)
     base = f"FROM {coll.source}{where}"
     matched = conn.execute(sa.text(f"SELECT count(*) {base}"), params).scalar_one()
     rows = conn.execute(

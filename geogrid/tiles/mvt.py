@@ -115,7 +115,8 @@ SELECT ST_AsMVT(mvtgeom.*, '{coll.id}', {EXTENT}, 'geom') FROM mvtgeom WHERE geo
 
 
 def tile_etag(coll: Collection, versions: tuple[int, ...], z: int, x: int, y: int) -> str:
-    raw = f"{TILE_FORMAT}:{coll.id}:{versions}:{z}/{x}/{y}".encode()
+    variant = coll.extra.get("variant", "")
+    raw = f"{TILE_FORMAT}:{coll.id}:{variant}:{versions}:{z}/{x}/{y}".encode()
     return '"' + hashlib.blake2b(raw, digest_size=12).hexdigest() + '"'
 
 
