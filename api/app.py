@@ -11,7 +11,17 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from api import errors, jobs
-from api.routers import grid_updates, health, maps, ogc, tiles
+from api.routers import (
+    cases,
+    catalogue,
+    grid_updates,
+    health,
+    hotspots,
+    indicators,
+    maps,
+    ogc,
+    tiles,
+)
 from geogrid import __version__
 from geogrid.db.engine import database_url, make_engine
 from geogrid.layers import load_layers
@@ -60,6 +70,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         maps.router,
         grid_updates.router,
         jobs.router,
+        catalogue.router,
+        cases.router,
+        indicators.router,
+        hotspots.router,
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

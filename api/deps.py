@@ -8,8 +8,10 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.engine import Connection, Engine
 
+from geogrid.catalogue import Catalogue, load_catalogue
 from geogrid.settings import Settings
 from geogrid.tiles import TileCache
+from geogrid.worktime import WorkCalendar
 
 
 def get_engine(request: Request) -> Engine:
@@ -36,7 +38,26 @@ def get_tile_cache(request: Request) -> TileCache:
     return request.app.state.tile_cache
 
 
+def get_catalogue(request: Request) -> Catalogue:
+    """The classification catalogue with the district's extension, loaded once per app."""
+    state = request.app.state
+    if getattr(state, "catalogue", None) is None:
+        state.catalogue = load_catalogue(get_settings(request).catalogue_file)
+    return state.catalogue
+
+
+def get_calendar(request: Request) -> WorkCalendar:
+    """The working-time calendar (holidays, swapped days), loaded once per app."""
+    state = request.app.state
+    if getattr(state, "calendar", None) is None:
+        settings = get_settings(request)
+        state.calendar = WorkCalendar.load(settings.calendar_file, tz=settings.timezone)
+    return state.calendar
+
+
 ConnDep = Annotated[Connection, Depends(get_connection)]
 ReadConnDep = Annotated[Connection, Depends(get_read_connection)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 TileCacheDep = Annotated[TileCache, Depends(get_tile_cache)]
+CatalogueDep = Annotated[Catalogue, Depends(get_catalogue)]
+CalendarDep = Annotated[WorkCalendar, Depends(get_calendar)]

@@ -18,10 +18,9 @@ def test_every_setting_is_in_the_configuration_table() -> None:
 
 def test_every_route_is_in_the_api_table() -> None:
     documented = README.replace("`", "")
-    paths = {
-        getattr(r, "path", "")
-        for r in create_app(Settings(database_url="postgresql://unused/x")).routes
-    }
+    app = create_app(Settings(database_url="postgresql://unused/x"))
+    paths = set(app.openapi()["paths"])  # newer FastAPI nests included routers in app.routes
+    assert "/health" in paths
     skip = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/static"}
     missing = []
     for path in sorted(paths - skip):

@@ -9,9 +9,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 
 from api.deps import ReadConnDep, SettingsDep
+from api.indicator_params import INDICATOR_PARAMS, indicator_query
 from geogrid.errors import InvalidParameter
 from geogrid.features import Collection, registry
-from geogrid.features.query import BBox, extent, get_item, query_items
+from geogrid.features.query import BBox, Interval, extent, get_item, query_items
+from geogrid.indicators.layers import LEVEL_OF_COLLECTION, indicator_collection
 
 router = APIRouter(tags=["OGC API - Features"])
 
@@ -23,7 +25,7 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
     "http://www.opengis.net/spec/ogcapi-common-1/1.0/conf/core",
 ]
-ITEMS_PARAMS = {"limit", "offset", "bbox", "bbox-crs", "f"}
+ITEMS_PARAMS = {"limit", "offset", "bbox", "bbox-crs", "f", "datetime"}
 FormatParam = Annotated[str | None, Query(description="Output format: json (the only one).")]
 
 
@@ -125,16 +127,23 @@ def items(
     ] = 100,
     offset: Annotated[int, Query(ge=0, description="Features to skip.")] = 0,
     bbox: Annotated[str | None, Query(description="minx,miny,maxx,maxy in CRS84.")] = None,
+    when: Annotated[
+        str | None,
+        Query(alias="datetime", description="Instant or interval (a/b, ../b, a/..), RFC 3339."),
+    ] = None,
     f: FormatParam = None,
 ) -> Response:
-    """Features of a collection as GeoJSON, paged, filtered by bbox and properties."""
+    """Features as GeoJSON, paged, filtered; grids/streets take a period's indicators."""
     _check_format(f)
     coll = registry.get(collection_id)
     # OGC API - Features: a limit above the maximum is not an error, the maximum is used.
     limit = min(limit, settings.max_page_size)
     if request.query_params.get("bbox-crs") not in (None, CRS84):
         raise InvalidParameter(f"Parameter 'bbox-crs' must be {CRS84}.")
-    filters = {k: v for k, v in request.query_params.items() if k not in ITEMS_PARAMS}
+    skip = ITEMS_PARAMS | (set(INDICATOR_PARAMS) if coll.id in LEVEL_OF_COLLECTION else set())
+    filters = {k: v for k, v in request.query_params.items() if k not in skip}
+    if coll.id in LEVEL_OF_COLLECTION and (q := indicator_query(request.query_params, settings)):
+        coll = indicator_collection(conn, coll, q)
     page = query_items(
         conn,
         coll,
@@ -142,6 +151,7 @@ def items(
         offset=offset,
         bbox=BBox.parse(bbox) if bbox is not None else None,
         filters=filters,
+        interval=Interval.parse(when, tz=settings.timezone) if when else None,
     )
     links = [_link(str(request.url), "self", GEOJSON)]
     if page.has_next:

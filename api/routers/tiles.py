@@ -7,8 +7,10 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from api.deps import ReadConnDep, SettingsDep, TileCacheDep
+from api.indicator_params import indicator_query
 from geogrid.errors import NotFound
 from geogrid.features import registry
+from geogrid.indicators.layers import LEVEL_OF_COLLECTION, indicator_collection
 from geogrid.tiles import MAX_ZOOM, get_tile
 
 router = APIRouter(tags=["Vector tiles"])
@@ -64,9 +66,11 @@ def tile(
     cache: TileCacheDep,
     settings: SettingsDep,
 ) -> Response:
-    """One Mapbox Vector Tile; ETag changes whenever the layer's data changes."""
+    """One Mapbox Vector Tile; grids/streets take from/to for a period's indicators."""
     _check_tms(tms)
     coll = registry.get(collection_id)
+    if coll.id in LEVEL_OF_COLLECTION and (q := indicator_query(request.query_params, settings)):
+        coll = indicator_collection(conn, coll, q)
     t = get_tile(conn, coll, z, x, y, cache=cache, max_features=settings.tile_max_features)
     headers = {"ETag": t.etag, "Cache-Control": CACHE_CONTROL, "Vary": "Accept-Encoding"}
     if t.etag in request.headers.get("if-none-match", ""):

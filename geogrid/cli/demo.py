@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date, timedelta
 from enum import StrEnum
 
 import sqlalchemy as sa
@@ -22,9 +23,18 @@ class Scale(StrEnum):
     city = "city"
 
 
-def _load(url: str, scale: str, seed: int) -> dict[str, int]:
-    from geogrid.demo.district import build_district
-    from geogrid.demo.load import load_demo
+def last_complete_month_end(today: date | None = None) -> date:
+    """The last day of the month before ``today``'s: the demo's cases end there."""
+    first = (today or date.today()).replace(day=1)
+    return first - timedelta(days=1)
+
+
+def _load(url: str, scale: str, seed: int, *, cases: bool = True) -> dict[str, int]:
+    from geogrid.catalogue import load_catalogue
+    from geogrid.demo import CASES, build_cases, build_district, load_demo, load_demo_cases
+    from geogrid.worktime import WorkCalendar
+
+    settings = Settings()
 
     with Progress(
         TextColumn("{task.description:<28}"),
@@ -38,11 +48,28 @@ def _load(url: str, scale: str, seed: int) -> dict[str, int]:
         def progress(stage: str, fraction: float) -> None:
             bar.update(task, description=stage, completed=min(max(fraction, 0.0), 1.0))
 
-        build_progress: Callable[[str, float], None] = lambda s, f: progress(s, 0.6 * f)  # noqa: E731
+        share, end = (0.3, 0.4) if cases else (0.6, 1.0)  # build, then territory, then cases
+        build_progress: Callable[[str, float], None] = lambda s, f: progress(s, share * f)  # noqa: E731
         district = build_district(scale, seed=seed, progress=build_progress)
         engine = make_engine(url)
         try:
-            counts = load_demo(engine, district, progress=lambda s, f: progress(s, 0.6 + 0.4 * f))
+            counts = load_demo(
+                engine, district, progress=lambda s, f: progress(s, share + (end - share) * f)
+            )
+            if cases:
+                progress("generating cases", 0.45)
+                frame = build_cases(
+                    district, count=CASES[scale], end=last_complete_month_end(), seed=seed
+                )
+                counts["cases"] = load_demo_cases(
+                    engine,
+                    frame,
+                    district_code=district.spec.district_code,
+                    catalogue=load_catalogue(settings.catalogue_file),
+                    calendar=WorkCalendar.load(settings.calendar_file, tz=settings.timezone),
+                    tz=settings.timezone,
+                    progress=lambda s, f: progress(s, 0.5 + 0.5 * f),
+                )
         finally:
             engine.dispose()
         progress("done", 1.0)
@@ -67,9 +94,12 @@ def load_if_empty(url: str) -> None:
 def load(
     scale: Scale = typer.Option(Scale.small, help="small (~500 grids) or city (~10,000)."),
     seed: int = typer.Option(0, help="Random seed; the same seed gives the same district."),
+    cases: bool = typer.Option(
+        True, help="Also 12 months of cases (small ~20,000, city ~2,000,000) up to last month."
+    ),
 ) -> None:
     """Build the demo district and load it (replaces an earlier demo of the same district)."""
     settings = Settings()
     url = database_url(settings.database_url, settings.pg_dir, settings.pg_port)
-    counts = _load(url, scale.value, seed)
+    counts = _load(url, scale.value, seed, cases=cases)
     out.print("Loaded: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
