@@ -26,8 +26,5 @@ def indicator_query(
         source=params.get("source"),
         boundaries=params.get("boundaries"),
         denominator=params.get("denominator"),
-        tz=settings.timezone,
-        accumulation_start=settings.accumulation_start,
-        repeat_distance_m=settings.repeat_distance_m,
-        default_denominator=settings.rate_denominator,
+        **settings.indicator_options(),
     )

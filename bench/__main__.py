@@ -13,7 +13,7 @@ import time
 from dataclasses import replace
 from types import FrameType
 
-from bench import grid_update, tiles
+from bench import cases, grid_update, tiles
 from bench.report import RESULTS, Section, write_sections
 from bench.stack import bench_stack
 from bench.suite import Options, Suite
@@ -21,6 +21,7 @@ from bench.suite import Options, Suite
 SUITES: dict[str, Suite] = {
     "tiles": tiles.run,
     "grid-update": grid_update.run,
+    "cases": cases.run,
 }
 
 
@@ -32,7 +33,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--items-requests", type=int, default=d.items_requests)
     p.add_argument("--duration", type=float, default=d.duration_s, help="seconds per load case")
     p.add_argument("--connections", type=int, default=d.connections)
-    p.add_argument("--cases", type=int, default=d.cases, help="historical cases for grid updates")
+    p.add_argument(
+        "--cases", type=int, default=d.cases, help="cases of the grid-update and cases suites"
+    )
     p.add_argument(
         "--idle-wait",
         type=float,

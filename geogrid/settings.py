@@ -7,6 +7,7 @@ never read settings themselves.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -69,8 +70,24 @@ class Settings(BaseSettings):
     repeat_distance_m: float = Field(
         default=30.0, gt=0, description="Cases of one subclass this close are at the same place."
     )
+    extension_excluded: str = Field(
+        default="",
+        pattern=r"^(\d{5}(,\d{5})*)?$",
+        description="Subclasses left out of 延期率 (extension_rate), comma-separated 5-digit "
+        "codes (long-running engineering work).",
+    )
     rate_denominator: str = Field(
         default="registered",
         pattern="^(registered|due)$",
         description="Denominator of closure and on-time rates: registered or due (应结案数).",
     )
+
+    def indicator_options(self) -> dict[str, Any]:
+        """The installation's indicator options, as plain values for ``IndicatorQuery.parse``."""
+        return {
+            "tz": self.timezone,
+            "accumulation_start": self.accumulation_start,
+            "repeat_distance_m": self.repeat_distance_m,
+            "default_denominator": self.rate_denominator,
+            "extension_excluded": self.extension_excluded,
+        }

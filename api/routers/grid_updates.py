@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -12,9 +10,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from sqlalchemy.engine import Connection
-from starlette.background import BackgroundTask
 
 from api.deps import ConnDep, SettingsDep
+from api.downloads import CSV, XLSX, download
 from api.jobs import submit
 from api.uploads import saved_upload
 from geogrid.changes.plans import Plan, get_plan, list_plans, reject_plan
@@ -25,7 +23,6 @@ from maps.grid_updates import build_diff_map
 
 router = APIRouter(tags=["Grid updates"])
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 AsyncParam = Annotated[
     bool, Query(alias="async", description="Run as a background job: 202 with the job's link.")
 ]
@@ -103,29 +100,19 @@ def grid_update(plan_id: int, request: Request, conn: ConnDep) -> dict[str, Any]
 @router.get("/grid-updates/{plan_id}/changes.csv")
 def grid_update_csv(plan_id: int, conn: ConnDep) -> FileResponse:
     """The 对照表 (case cross-reference: old → new grid, community, street) as CSV."""
-    tmp = Path(tempfile.mkdtemp(prefix="geogrid-csv-"))
-    path = tmp / f"grid-plan-{plan_id}.csv"
-    with path.open("w", encoding="utf-8", newline="") as out:
-        out.writelines(report.cross_reference_csv(conn, plan_id))
-    return FileResponse(
-        path,
-        media_type="text/csv; charset=utf-8",
-        filename=path.name,
-        background=BackgroundTask(shutil.rmtree, tmp, ignore_errors=True),
-    )
+
+    def write(path: Path) -> None:
+        with path.open("w", encoding="utf-8", newline="") as out:
+            out.writelines(report.cross_reference_csv(conn, plan_id))
+
+    return download(f"grid-plan-{plan_id}.csv", write, CSV)
 
 
 @router.get("/grid-updates/{plan_id}/changes.xlsx")
 def grid_update_xlsx(plan_id: int, conn: ConnDep) -> FileResponse:
     """The plan as a workbook: overview, grid changes, counts, case impact, 对照表."""
-    tmp = Path(tempfile.mkdtemp(prefix="geogrid-xlsx-"))
-    path = tmp / f"grid-plan-{plan_id}.xlsx"
-    report.write_plan_xlsx(conn, plan_id, path)
-    return FileResponse(
-        path,
-        media_type=XLSX,
-        filename=path.name,
-        background=BackgroundTask(shutil.rmtree, tmp, ignore_errors=True),
+    return download(
+        f"grid-plan-{plan_id}.xlsx", lambda path: report.write_plan_xlsx(conn, plan_id, path), XLSX
     )
 
 

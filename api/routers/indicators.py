@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
-import shutil
-import tempfile
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import FileResponse, HTMLResponse, Response
-from starlette.background import BackgroundTask
+from fastapi.responses import HTMLResponse, Response
 
 from api.deps import CatalogueDep, ReadConnDep, SettingsDep
+from api.downloads import CSV, XLSX, download
 from api.indicator_params import indicator_query
 from geogrid.errors import InvalidParameter
-from geogrid.indicators import IndicatorQuery, Period, compute_indicators, compute_shares
+from geogrid.indicators import IndicatorQuery, compute_indicators, compute_shares
 from geogrid.indicators.html import render_monthly_report
 from geogrid.indicators.report import (
     indicator_csv,
@@ -26,20 +23,6 @@ from geogrid.indicators.report import (
 from geogrid.territory.store import district_names
 
 router = APIRouter(tags=["Indicators"])
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def _file(suffix: str, name: str, write: Any, media_type: str) -> FileResponse:
-    tmp = Path(tempfile.mkdtemp(prefix="geogrid-report-"))
-    path = tmp / f"{name}{suffix}"
-    write(path)
-    return FileResponse(
-        path,
-        media_type=media_type,
-        filename=path.name,
-        background=BackgroundTask(shutil.rmtree, tmp, ignore_errors=True),
-    )
 
 
 @router.get("/indicators", response_model=None)
@@ -72,11 +55,11 @@ def indicators(
         body = "".join(indicator_csv(table))
         return Response(
             body.encode(),
-            media_type="text/csv; charset=utf-8",
+            media_type=CSV,
             headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
         )
     if format == "xlsx":
-        return _file(".xlsx", name, lambda p: indicator_xlsx(table, p), XLSX)
+        return download(f"{name}.xlsx", lambda p: indicator_xlsx(table, p), XLSX)
     shares = compute_shares(conn, query, catalogue, top=top)
     return {
         "level": query.level,
@@ -105,17 +88,9 @@ def monthly(
     format: Annotated[Literal["xlsx", "html"], Query(description="xlsx or html")] = "html",
 ) -> Response:
     """The month's department tables (city, district platform), sources, top-10 subclasses."""
-    query = IndicatorQuery(
-        level="department",
-        period=Period.month(month, tz=settings.timezone),
-        denominator=settings.rate_denominator,
-        repeat_distance_m=settings.repeat_distance_m,
-        accumulation_start=Period.parse(
-            settings.accumulation_start, settings.accumulation_start, tz=settings.timezone
-        ).start,
-    )
+    query = IndicatorQuery.monthly(month, **settings.indicator_options())
     names = "、".join(district_names(conn).values())
     report = monthly_report(conn, query, catalogue, month=month, district_name=names)
     if format == "xlsx":
-        return _file(".xlsx", f"monthly-{month}", lambda p: write_report_xlsx(report, p), XLSX)
+        return download(f"monthly-{month}.xlsx", lambda p: write_report_xlsx(report, p), XLSX)
     return HTMLResponse(render_monthly_report(report))

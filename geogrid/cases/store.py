@@ -17,6 +17,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from geogrid.cases.columns import TIMESTAMPS
 from geogrid.cases.parse import FIRST_DATA_LINE, MAX_LISTED, CaseTable
 from geogrid.errors import Problem, ValidationFailed
 
@@ -54,15 +55,6 @@ COPIED = (
     "postponed",
     "returned_count",
     "satisfaction",
-)
-_STAMPS = (
-    "reported_at",
-    "registered_at",
-    "dispatched_at",
-    "handled_at",
-    "verified_at",
-    "closed_at",
-    "due_at",
 )
 #: Columns the upsert writes (and overwrites on re-import).
 STORED = (
@@ -158,7 +150,7 @@ class StoreResult:
 def _copy_frame(conn: Connection, table: CaseTable) -> None:
     frame = table.frame.copy()
     frame.insert(0, "line", range(FIRST_DATA_LINE, FIRST_DATA_LINE + len(frame)))
-    for name in _STAMPS:
+    for name in TIMESTAMPS:
         frame[name] = frame[name].map(lambda t: "" if pd.isna(t) else t.isoformat())
     frame = frame[list(COPIED)]
     buffer = io.StringIO()

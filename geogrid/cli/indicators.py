@@ -10,13 +10,14 @@ from rich.table import Table
 
 from geogrid.catalogue import load_catalogue
 from geogrid.cli.grids import transaction
-from geogrid.indicators import IndicatorQuery, Period, compute_indicators, monthly_report
+from geogrid.indicators import IndicatorQuery, compute_indicators, monthly_report
+from geogrid.indicators.engine import IndicatorTable
 from geogrid.indicators.html import render_monthly_report
-from geogrid.indicators.params import parse_day
 from geogrid.indicators.report import (
+    MAIN_COLUMNS,
     indicator_csv,
-    indicator_rows,
     indicator_xlsx,
+    label,
     write_report_xlsx,
 )
 from geogrid.settings import Settings
@@ -54,10 +55,7 @@ def indicators(
         source=source,
         boundaries=boundaries,
         denominator=denominator,
-        tz=settings.timezone,
-        accumulation_start=settings.accumulation_start,
-        repeat_distance_m=settings.repeat_distance_m,
-        default_denominator=settings.rate_denominator,
+        **settings.indicator_options(),
     )
     with out.status("Computing indicators…"), transaction() as conn:
         table = compute_indicators(conn, query)
@@ -66,11 +64,7 @@ def indicators(
     elif output is not None:
         output.write_text("".join(indicator_csv(table)), encoding="utf-8")
     else:
-        headers, rows = indicator_rows(table)
-        view = Table(*headers, title=f"{level} · {start} – {end}")
-        for row in rows:
-            view.add_row(*("—" if v is None else str(v) for v in row))
-        out.print(view)
+        _print_summary(table)
         return
     out.print(f"Wrote {len(table.rows):,} row(s) to {output}")
 
@@ -82,13 +76,7 @@ def monthly(
 ) -> None:
     """The monthly department, source and top-10 subclass tables, as XLSX or HTML."""
     settings = Settings()
-    query = IndicatorQuery(
-        level="department",
-        period=Period.month(month, tz=settings.timezone),
-        denominator=settings.rate_denominator,
-        accumulation_start=parse_day(settings.accumulation_start, "accumulation_start"),
-        repeat_distance_m=settings.repeat_distance_m,
-    )
+    query = IndicatorQuery.monthly(month, **settings.indicator_options())
     with out.status("Computing the month's tables…"), transaction() as conn:
         names = "、".join(district_names(conn).values())
         report = monthly_report(
@@ -99,3 +87,19 @@ def monthly(
     else:
         write_report_xlsx(report, output)
     out.print(f"Wrote {output}")
+
+
+def _print_summary(table: IndicatorTable) -> None:
+    key = table.keys[0]
+    name = next((c for c in table.columns if c.endswith("_name")), key)
+    period = table.query.period
+    view = Table(
+        label(name), *(label(c) for c in MAIN_COLUMNS), title=f"{period.start} – {period.end}"
+    )
+    for row in [*table.rows, {name: "合计", **table.totals}]:
+        view.add_row(
+            str(row.get(name) or row.get(key) or "—"),
+            *("—" if row[c] is None else str(row[c]) for c in MAIN_COLUMNS),
+        )
+    out.print(view)
+    out.print("All columns: add -o FILE.csv or -o FILE.xlsx.")

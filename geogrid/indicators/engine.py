@@ -2,10 +2,8 @@
 
 One statement counts the period's cases per key; a second, served by the GiST index on each
 case's open range ``[registered_at, closed_at)``, counts the cases still open at the cut-off
-since the accumulation start (累计未结案数). Repeat cases are found by clustering the
-period's event cases of each subclass within the configured distance (single linkage,
-``ST_ClusterDBSCAN`` in a local metric projection); a place's road class is that of the
-road nearest to its first case.
+since the accumulation start (累计未结案数). Repeat cases are found first
+(:mod:`geogrid.indicators.repeats`) and joined by id.
 """
 
 from __future__ import annotations
@@ -16,10 +14,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from geogrid.cases.columns import PLATFORMS, SMALL_AD_SUB_CLASSES, SOURCES
-from geogrid.crs import local_metric_proj4
+from geogrid.cases.columns import PLATFORMS, SOURCES
 from geogrid.indicators.params import IndicatorQuery
-from geogrid.indicators.rules import COUNTS, RATES, rates
+from geogrid.indicators.repeats import find_repeat_cases
+from geogrid.indicators.rules import COUNTS, OUTPUT_COUNTS, RATES, rates
 
 #: The latest name of every code (current or retired) of a territory level.
 CURRENT_NAMES = {
@@ -89,18 +87,8 @@ def case_filters(query: IndicatorQuery) -> tuple[str, dict[str, Any]]:
     return "".join(f" AND {c}" for c in clauses), params
 
 
-def _metric_proj(conn: Connection) -> str:
-    row = conn.execute(
-        sa.text(
-            "SELECT ST_X(c), ST_Y(c) FROM (SELECT ST_Centroid(ST_Extent(geom)) c FROM districts) q"
-        )
-    ).one()
-    lon, lat = (row[0], row[1]) if row[0] is not None else (116.4, 39.9)
-    return local_metric_proj4(lon, lat)
-
-
 def indicator_sql(level: Level) -> str:
-    """The statement of one indicator table; bound parameters :t0 :t1 :c :acc :proj :eps ..."""
+    """The statement of one indicator table; bound parameters :t0 :t1 :c :acc :repeats ..."""
     keyed = ", ".join(
         f"coalesce({e}, '') AS {k}" for e, k in zip(level.exprs, level.keys, strict=True)
     )
@@ -116,24 +104,11 @@ def indicator_sql(level: Level) -> str:
     counted = ", ".join(f"coalesce(agg.{c}, 0) AS {c}" for c in COUNTS if c != "open_cumulative")
     return f"""
 WITH p AS (
-    SELECT {keyed}, f.case_id, f.case_type AS c_type, f.sub_class AS c_sub, f.road_class,
-           f.geom, f.registered_at, f.closed_at, coalesce(f.due_at, 'infinity'::timestamptz) AS due,
-           f.rework_count, f.extended AS c_extended, f.returned_count
+    SELECT {keyed}, f.case_id, f.sub_class AS c_sub, f.closed_at,
+           coalesce(f.due_at, 'infinity'::timestamptz) AS due, f.rework_count,
+           f.extended AS c_extended, f.returned_count
     FROM cases f
     WHERE f.registered_at >= :t0 AND f.registered_at < :t1 AND f.registered_at <= :c {{filters}}
-), places AS (
-    SELECT case_id, c_sub, road_class, registered_at,
-           ST_ClusterDBSCAN(ST_Transform(geom, CAST(:proj AS text)), eps => :eps, minpoints => 1)
-               OVER (PARTITION BY c_sub) AS place
-    FROM p
-    WHERE c_type = 'event' AND c_sub <> ALL(:small_ads) AND geom IS NOT NULL
-), place_size AS (
-    SELECT c_sub, place, count(*) AS n,
-           (array_agg(road_class ORDER BY registered_at, case_id))[1] AS road_class
-    FROM places GROUP BY c_sub, place
-), repeats AS (
-    SELECT pl.case_id FROM places pl JOIN place_size s USING (c_sub, place)
-    WHERE s.n >= CASE s.road_class WHEN 'main' THEN 2 WHEN 'alley' THEN 4 ELSE 3 END
 ), agg AS (
     SELECT {keys},
         count(*) AS registered,
@@ -148,7 +123,7 @@ WITH p AS (
         count(*) FILTER (WHERE due <= :c OR (closed_at <= :c AND closed_at <= due)) AS due,
         coalesce(sum(returned_count), 0) AS returned,
         count(r.case_id) AS repeat_cases
-    FROM p LEFT JOIN repeats r USING (case_id)
+    FROM p LEFT JOIN unnest(CAST(:repeats AS text[])) AS r(case_id) USING (case_id)
     GROUP BY {keys}
 ), cum AS (
     SELECT {keyed}, count(*) AS open_cumulative
@@ -186,20 +161,6 @@ class IndicatorTable:
         )
 
 
-#: Counts shown to users (the helper counts behind the rates are left out).
-OUTPUT_COUNTS = (
-    "registered",
-    "closed",
-    "closed_on_time",
-    "closed_overdue",
-    "open_on_time",
-    "open_overdue",
-    "open_cumulative",
-    "returned",
-    "repeat_cases",
-)
-
-
 def _named(level: str, row: dict[str, Any]) -> dict[str, Any]:
     if level == "source":
         row["source_name"] = SOURCES.get(row["source"], row["source"])
@@ -228,16 +189,13 @@ def compute_indicators(conn: Connection, query: IndicatorQuery) -> IndicatorTabl
     level = level_of(query.level, query.boundaries)
     where, params = case_filters(query)
     sql = indicator_sql(level).replace("{filters}", where)
+    period = {"t0": query.period.t0, "t1": query.period.t1, "c": query.period.cutoff, **params}
+    repeats = find_repeat_cases(conn, period, where, distance_m=query.repeat_distance_m)
     bound = {
-        "t0": query.period.t0,
-        "t1": query.period.t1,
-        "c": query.period.cutoff,
+        **period,
         "acc": query.accumulation_start,
-        "proj": _metric_proj(conn),
-        "eps": query.repeat_distance_m,
-        "small_ads": list(SMALL_AD_SUB_CLASSES),
+        "repeats": repeats,
         "excluded": list(query.extension_excluded),
-        **params,
     }
     result = conn.execute(sa.text(sql), bound).mappings().all()
     rows = []

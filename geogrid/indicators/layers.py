@@ -19,9 +19,9 @@ from sqlalchemy.engine import Connection
 from geogrid.errors import InvalidParameter
 from geogrid.features.collection import Collection, Property
 from geogrid.features.query import layer_versions
-from geogrid.indicators.engine import OUTPUT_COUNTS, compute_indicators
+from geogrid.indicators.engine import compute_indicators
 from geogrid.indicators.params import IndicatorQuery
-from geogrid.indicators.rules import RATES
+from geogrid.indicators.rules import OUTPUT_COUNTS, RATES
 
 #: Collections that can carry indicators, and the level whose key is their ``f.code``.
 LEVEL_OF_COLLECTION = {"grids": "grid", "communities": "community", "streets": "street"}

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from geogrid.cases.columns import PLATFORMS, SOURCES
@@ -133,6 +134,18 @@ class IndicatorQuery:
     extension_excluded: tuple[str, ...] = field(default=())
 
     @classmethod
+    def monthly(cls, month: str, **options: Any) -> IndicatorQuery:
+        """The department query of the month ``YYYY-MM`` (the monthly report's base)."""
+        tz = options.get("tz", "Asia/Shanghai")
+        period = Period.month(month, tz=tz)
+        return cls.parse(
+            level="department",
+            start=period.start.isoformat(),
+            end=period.end.isoformat(),
+            **options,
+        )
+
+    @classmethod
     def parse(
         cls,
         *,
@@ -148,6 +161,7 @@ class IndicatorQuery:
         accumulation_start: str = "2019-01-01",
         repeat_distance_m: float = 30.0,
         default_denominator: str = "registered",
+        extension_excluded: str = "",
     ) -> IndicatorQuery:
         """Parse text parameters (API query or CLI options); errors name the parameter."""
         if platform not in (None, "") and platform not in PLATFORMS:
@@ -167,4 +181,5 @@ class IndicatorQuery:
             denominator=_choice(denominator, "denominator", DENOMINATORS, default_denominator),
             accumulation_start=parse_day(accumulation_start, "accumulation_start"),
             repeat_distance_m=repeat_distance_m,
+            extension_excluded=tuple(c for c in extension_excluded.split(",") if c),
         )

@@ -39,7 +39,8 @@ KEY_LABELS = {
     "sub_class": "小类编码",
     "sub_class_name": "小类名称",
 }
-DEPARTMENT_COLUMNS = (
+#: The columns of the published department tables (and of the terminal summary).
+MAIN_COLUMNS = (
     "registered",
     "closed_on_time",
     "closed_overdue",
@@ -85,12 +86,11 @@ def department_table(table: IndicatorTable, title: str) -> ReportTable:
     """Departments sorted by closure rate (descending, no-case departments last)."""
     rows = [r for r in table.rows if r["registered"] or r["open_cumulative"]]
     body = [
-        [r["department"] or "（未指定）", *(r[c] for c in DEPARTMENT_COLUMNS)]
-        for r in _by_closure(rows)
+        [r["department"] or "（未指定）", *(r[c] for c in MAIN_COLUMNS)] for r in _by_closure(rows)
     ]
     total = table.totals
-    body.append(["合计", *(total[c] for c in DEPARTMENT_COLUMNS)])
-    return ReportTable(title, ["处置部门", *(label(c) for c in DEPARTMENT_COLUMNS)], body)
+    body.append(["合计", *(total[c] for c in MAIN_COLUMNS)])
+    return ReportTable(title, ["处置部门", *(label(c) for c in MAIN_COLUMNS)], body)
 
 
 def monthly_report(

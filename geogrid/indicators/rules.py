@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
-
 #: Cases of one subclass at one place that make them repeat cases, by the nearest road's class.
 REPEAT_THRESHOLDS = {"main": 2, "secondary": 3, "alley": 4}
 #: Threshold when the place has no road class (no road network loaded): a secondary road.
 REPEAT_THRESHOLD_DEFAULT = 3
 
-#: Count columns of an indicator row, in order.
-COUNTS = (
+#: Counts shown to users, in order.
+OUTPUT_COUNTS = (
     "registered",
     "closed",
     "closed_on_time",
@@ -18,13 +16,13 @@ COUNTS = (
     "open_on_time",
     "open_overdue",
     "open_cumulative",
-    "reworked",
-    "extended",
-    "extension_base",
-    "due",
     "returned",
     "repeat_cases",
 )
+#: Counts behind the rates only: reworked, extended (and its base), due (应结案数).
+HELPER_COUNTS = ("reworked", "extended", "extension_base", "due")
+#: Every count column of an indicator row.
+COUNTS = (*OUTPUT_COUNTS, *HELPER_COUNTS)
 #: Rate columns, in order.
 RATES = ("on_time_rate", "closure_rate", "rework_rate", "extension_rate", "repeat_rate")
 
@@ -36,8 +34,9 @@ def rate(numerator: int, denominator: int) -> float | None:
     """
     if denominator == 0:
         return None
-    value = Decimal(numerator) * 100 / Decimal(denominator)
-    return float(value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+    # floor(x + 1/2) of x = numerator × 10000 / denominator, in integers: exact, no float error
+    hundredths = (2 * 10_000 * numerator + denominator) // (2 * denominator)
+    return hundredths / 100
 
 
 def repeat_threshold(road_class: str | None) -> int:

@@ -227,3 +227,10 @@ def test_repeat_cases_follow_the_road_class(territory_engine: Engine, tmp_path: 
     assert repeats == {"06010": 2, "06036": 0, "09006": 4, "07001": 0, "01003": 0}
     assert table.totals["repeat_cases"] == 6
     assert table.totals["repeat_rate"] == pytest.approx(round(6 / 14 * 100, 2))
+
+
+def test_excluded_subclasses_leave_the_extension_rate(cases_engine: Engine) -> None:
+    query = dataclasses.replace(_query(), extension_excluded=("06010",))
+    row = _row(cases_engine, query, "grid_code", A11)
+    assert row["extension_rate"] is None  # every case of the grid is excluded
+    assert row["registered"] == 5  # and still counted everywhere else
