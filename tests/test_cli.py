@@ -57,3 +57,55 @@ def test_db_status_with_a_configured_server(territory_engine: Engine) -> None:
     assert res.returncode == 0 and head_revision() in res.stdout
     url = geogrid(territory_engine, "db", "url")
     assert url.stdout.strip().startswith("postgresql")
+
+
+def test_cases_import_indicators_and_monthly_report(
+    territory_engine: Engine, tmp_path: Path
+) -> None:
+    from tests.cases_data import case, write_csv
+
+    rows = [
+        case(
+            "K1",
+            registered_at="2026-10-02 09:00",
+            due_at="2026-10-03 09:00",
+            closed_at="2026-10-02 17:00",
+        ),
+        case("K2", "530114002001001", registered_at="2026-10-03 09:00", due_at="2026-10-04 09:00"),
+    ]
+    imported = geogrid(
+        territory_engine, "cases", "import", str(write_csv(tmp_path / "c.csv", rows))
+    )
+    assert imported.returncode == 0, imported.stderr
+    assert "Imported 2 case(s)" in imported.stdout and "2 new" in imported.stdout
+    shown = geogrid(
+        territory_engine,
+        "indicators",
+        "--level",
+        "street",
+        "--from",
+        "2026-10-01",
+        "--to",
+        "2026-10-31",
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert "龙城街道" in shown.stdout and "合计" in shown.stdout and "50.0" in shown.stdout
+    out = tmp_path / "grids.csv"
+    written = geogrid(
+        territory_engine,
+        "indicators",
+        "--level",
+        "grid",
+        "--from",
+        "2026-10-01",
+        "--to",
+        "2026-10-31",
+        "-o",
+        str(out),
+    )
+    assert written.returncode == 0 and out.read_text(encoding="utf-8-sig").count("\n") == 8
+    html = tmp_path / "2026-10.html"
+    report = geogrid(territory_engine, "reports", "monthly", "--month", "2026-10", "-o", str(html))
+    assert report.returncode == 0 and "按期结案率" in html.read_text(encoding="utf-8")
+    bad = geogrid(territory_engine, "indicators", "--from", "2026-10-01", "--to", "2026-09-01")
+    assert bad.returncode == 1 and "before" in bad.stderr and "Traceback" not in bad.stderr
