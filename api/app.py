@@ -14,6 +14,8 @@ from api import errors, jobs
 from api.routers import (
     cases,
     catalogue,
+    component_updates,
+    component_views,
     grid_updates,
     health,
     hotspots,
@@ -74,6 +76,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         cases.router,
         indicators.router,
         hotspots.router,
+        component_updates.router,
+        component_views.router,
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -10,7 +10,7 @@ import sys
 import typer
 from rich.console import Console
 
-from geogrid.cli import cases, db, demo, grids, indicators, serve
+from geogrid.cli import cases, components, db, demo, grids, indicators, serve
 from geogrid.errors import GeogridError
 
 app = typer.Typer(
@@ -22,6 +22,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(demo.app, name="demo")
 app.add_typer(grids.app, name="grids")
 app.add_typer(cases.app, name="cases")
+app.add_typer(components.app, name="components")
 app.command("indicators")(indicators.indicators)
 app.add_typer(indicators.reports, name="reports")
 app.command("serve")(serve.serve)
