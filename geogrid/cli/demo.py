@@ -31,7 +31,16 @@ def last_complete_month_end(today: date | None = None) -> date:
 
 def _load(url: str, scale: str, seed: int, *, cases: bool = True) -> dict[str, int]:
     from geogrid.catalogue import load_catalogue
-    from geogrid.demo import CASES, build_cases, build_district, load_demo, load_demo_cases
+    from geogrid.demo import (
+        CASES,
+        COMPONENTS,
+        build_cases,
+        build_components,
+        build_district,
+        load_demo,
+        load_demo_cases,
+        load_demo_components,
+    )
     from geogrid.worktime import WorkCalendar
 
     settings = Settings()
@@ -57,7 +66,16 @@ def _load(url: str, scale: str, seed: int, *, cases: bool = True) -> dict[str, i
                 engine, district, progress=lambda s, f: progress(s, share + (end - share) * f)
             )
             if cases:
-                progress("generating cases", 0.45)
+                catalogue = load_catalogue(settings.catalogue_file)
+                progress("generating components", 0.4)
+                parts = build_components(district, count=COMPONENTS[scale], seed=seed)
+                counts["components"] = load_demo_components(
+                    engine,
+                    parts,
+                    catalogue=catalogue,
+                    progress=lambda s, f: progress(s, 0.4 + 0.1 * f),
+                )
+                progress("generating cases", 0.5)
                 frame = build_cases(
                     district, count=CASES[scale], end=last_complete_month_end(), seed=seed
                 )
@@ -65,10 +83,10 @@ def _load(url: str, scale: str, seed: int, *, cases: bool = True) -> dict[str, i
                     engine,
                     frame,
                     district_code=district.spec.district_code,
-                    catalogue=load_catalogue(settings.catalogue_file),
+                    catalogue=catalogue,
                     calendar=WorkCalendar.load(settings.calendar_file, tz=settings.timezone),
                     tz=settings.timezone,
-                    progress=lambda s, f: progress(s, 0.5 + 0.5 * f),
+                    progress=lambda s, f: progress(s, 0.55 + 0.45 * f),
                 )
         finally:
             engine.dispose()
@@ -95,7 +113,9 @@ def load(
     scale: Scale = typer.Option(Scale.small, help="small (~500 grids) or city (~10,000)."),
     seed: int = typer.Option(0, help="Random seed; the same seed gives the same district."),
     cases: bool = typer.Option(
-        True, help="Also 12 months of cases (small ~20,000, city ~2,000,000) up to last month."
+        True,
+        help="Also components (small ~20,000, city ~500,000) and 12 months of cases up to "
+        "last month (small ~20,000, city ~2,000,000).",
     ),
 ) -> None:
     """Build the demo district and load it (replaces an earlier demo of the same district)."""

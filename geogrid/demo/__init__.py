@@ -4,19 +4,25 @@
 """
 
 from geogrid.demo.cases import build_cases
+from geogrid.demo.components import build_components
 from geogrid.demo.district import SCALES, DemoDistrict, DemoSpec, build_district
-from geogrid.demo.load import load_demo, load_demo_cases
+from geogrid.demo.load import load_demo, load_demo_cases, load_demo_components
 
 #: Cases the demo generates per scale (DOMAIN.md §8: 2,000,000 at city scale, 12 months).
 CASES = {"small": 20_000, "city": 2_000_000}
+#: Components per scale (DOMAIN.md §8: 500,000 at city scale).
+COMPONENTS = {"small": 20_000, "city": 500_000}
 
 __all__ = [
     "CASES",
+    "COMPONENTS",
     "SCALES",
     "DemoDistrict",
     "DemoSpec",
     "build_cases",
+    "build_components",
     "build_district",
     "load_demo",
     "load_demo_cases",
+    "load_demo_components",
 ]

@@ -12,6 +12,7 @@ import io
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 import sqlalchemy as sa
@@ -135,3 +136,46 @@ def load_demo_cases(
         report("analysing cases", 1.0)
         conn.execute(sa.text("ANALYZE cases"))
     return stored
+
+
+def load_demo_components(
+    engine: Engine,
+    components: gpd.GeoDataFrame,
+    *,
+    catalogue: Catalogue,
+    progress: Progress | None = None,
+) -> int:
+    """Replace the inventory with ``components`` through a plan that is applied at once.
+
+    The components go through the same validation, planning and apply as an uploaded census
+    (DOMAIN.md §2), so the demo inventory has a version history like a real one.
+    """
+    from geogrid.components.update import apply_component_update, plan_component_update
+    from geogrid.components.upload import ComponentUpload
+
+    report = progress or (lambda stage, fraction: None)
+    frame = components.copy()
+    frame.insert(0, "row", np.arange(1, len(frame) + 1))
+    frame.insert(0, "layer", "demo")
+    for column in ("install_date", "change_date", "data_source", "sub_class"):
+        if column not in frame:
+            frame[column] = None
+    frame["install_date"] = frame["install_date"].astype(object)
+    upload = ComponentUpload(frame, "demo components", "demo", "EPSG:4326", [])
+    with engine.begin() as conn:
+        # A fresh demo inventory: its history starts here.
+        conn.execute(sa.text("DELETE FROM components"))
+        conn.execute(sa.text("DELETE FROM component_sequences"))
+        conn.execute(sa.text("DELETE FROM change_plans WHERE kind = 'components'"))
+        plan = plan_component_update(
+            conn,
+            upload,
+            catalogue=catalogue,
+            created_by="demo",
+            progress=lambda stage, f: report(f"components: {stage}", 0.7 * f),
+        )
+        report("components: applying", 0.7)
+        apply_component_update(conn, plan.id, decided_by="demo")
+        report("analysing components", 1.0)
+        conn.execute(sa.text("ANALYZE components"))
+    return len(frame)
