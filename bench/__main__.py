@@ -13,7 +13,7 @@ import time
 from dataclasses import replace
 from types import FrameType
 
-from bench import cases, grid_update, tiles
+from bench import cases, components, grid_update, tiles
 from bench.report import RESULTS, Section, write_sections
 from bench.stack import bench_stack
 from bench.suite import Options, Suite
@@ -22,6 +22,7 @@ SUITES: dict[str, Suite] = {
     "tiles": tiles.run,
     "grid-update": grid_update.run,
     "cases": cases.run,
+    "components": components.run,
 }
 
 

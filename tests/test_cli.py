@@ -109,3 +109,23 @@ def test_cases_import_indicators_and_monthly_report(
     assert report.returncode == 0 and "按期结案率" in html.read_text(encoding="utf-8")
     bad = geogrid(territory_engine, "indicators", "--from", "2026-10-01", "--to", "2026-09-01")
     assert bad.returncode == 1 and "before" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_components_import_apply_history(territory_engine: Engine, tmp_path: Path) -> None:
+    from tests.components.test_update import A11, LAMP, code, point
+
+    path = tmp_path / "lamps.geojson"
+    features = [point(A11, 10, 10, code=code(LAMP, 1), sub_class=LAMP, owner="区城管局")]
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+    dry = geogrid(territory_engine, "components", "import", str(path))
+    assert dry.returncode == 0, dry.stderr
+    assert "Dry run" in dry.stdout and "geogrid components apply 1" in dry.stdout
+    applied = geogrid(territory_engine, "components", "apply", "1")
+    assert applied.returncode == 0 and "applied" in applied.stdout
+    history = geogrid(territory_engine, "components", "history", code(LAMP, 1))
+    assert history.returncode == 0 and "区城管局" in history.stdout
+    xlsx = tmp_path / "plan.xlsx"
+    shown = geogrid(territory_engine, "components", "show", "1", "--xlsx", str(xlsx))
+    assert shown.returncode == 0 and xlsx.stat().st_size > 0
+    bad = geogrid(territory_engine, "components", "apply", "1")
+    assert bad.returncode == 1 and "applied" in bad.stderr and "Traceback" not in bad.stderr

@@ -82,18 +82,22 @@ ANALYZE plan_new; ANALYZE plan_old
 
 # A removed code and an added one of the same subclass within 1 m: the component was recoded.
 RECODED = """
-DROP TABLE IF EXISTS plan_recoded;
+DROP TABLE IF EXISTS plan_gone, plan_fresh, plan_recoded;
+CREATE TEMP TABLE plan_gone ON COMMIT DROP AS
+SELECT o.code, o.sub_class, o.geom FROM plan_old o
+WHERE o.sub_class = ANY(:scope) AND NOT EXISTS (SELECT 1 FROM plan_new x WHERE x.code = o.code);
+CREATE TEMP TABLE plan_fresh ON COMMIT DROP AS
+SELECT n.code, n.sub_class, n.geom FROM plan_new n
+WHERE NOT EXISTS (SELECT 1 FROM plan_old y WHERE y.code = n.code);
+CREATE INDEX ON plan_fresh USING gist (geom);
+ANALYZE plan_gone; ANALYZE plan_fresh;
 CREATE TEMP TABLE plan_recoded ON COMMIT DROP AS
 SELECT DISTINCT ON (new_code) old_code, new_code, moved_m FROM (
     SELECT DISTINCT ON (o.code) o.code AS old_code, n.code AS new_code,
            ST_Distance(o.geom::geography, n.geom::geography) AS moved_m
-    FROM plan_old o
-    JOIN plan_new n ON n.sub_class = o.sub_class
-     AND n.geom && ST_Expand(o.geom, 0.0001)
+    FROM plan_gone o
+    JOIN plan_fresh n ON n.geom && ST_Expand(o.geom, 0.0001) AND n.sub_class = o.sub_class
      AND ST_DWithin(o.geom::geography, n.geom::geography, :move_m)
-    WHERE o.sub_class = ANY(:scope)
-      AND NOT EXISTS (SELECT 1 FROM plan_new x WHERE x.code = o.code)
-      AND NOT EXISTS (SELECT 1 FROM plan_old y WHERE y.code = n.code)
     ORDER BY o.code, 3, n.code
 ) pairs ORDER BY new_code, moved_m, old_code
 """
@@ -177,9 +181,7 @@ INSERT_VERSIONS = """
 INSERT INTO components (district_code, code, version, major_class, sub_class, name, department,
     owner, maintainer, status, install_date, change_date, data_source, photo_url, note,
     grid_code, community_code, street_code, geom, valid_from, change_id)
-SELECT :d, f.code,
-       coalesce((SELECT max(v.version) FROM components v
-                 WHERE v.district_code = :d AND v.code = f.code), 0) + 1,
+SELECT :d, f.code, coalesce(mv.version, 0) + 1,
        f.attrs->>'major_class', f.attrs->>'sub_class', f.attrs->>'name',
        f.attrs->>'department', f.attrs->>'owner', f.attrs->>'maintainer', f.attrs->>'status',
        (f.attrs->>'install_date')::date, (f.attrs->>'change_date')::date,
@@ -188,6 +190,14 @@ SELECT :d, f.code,
 FROM change_plan_features f
 JOIN (SELECT DISTINCT unnest(new_codes) AS code FROM change_plan_changes WHERE plan_id = :p) x
   ON x.code = f.code
+-- the versions so far, read once before inserting (a correlated subquery planned against an
+-- empty table would scan the table it is filling, once per row)
+LEFT JOIN (
+    SELECT v.code, max(v.version) AS version FROM components v
+    WHERE v.district_code = :d
+      AND v.code IN (SELECT unnest(new_codes) FROM change_plan_changes WHERE plan_id = :p)
+    GROUP BY v.code
+) mv ON mv.code = f.code
 LEFT JOIN LATERAL (
     SELECT code, community_code, street_code FROM grids
     WHERE valid_to IS NULL AND ST_Intersects(geom, ST_PointOnSurface(f.geom))

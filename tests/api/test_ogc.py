@@ -36,7 +36,7 @@ def test_landing_and_conformance_link_the_api(client: TestClient) -> None:
 
 def test_collections_list_territory_and_cases_with_extent(client: TestClient) -> None:
     colls = {c["id"]: c for c in client.get("/collections").json()["collections"]}
-    assert set(colls) == {"streets", "communities", "grids", "cases"}
+    assert set(colls) == {"streets", "communities", "grids", "cases", "components"}
     assert "extent" not in colls["cases"]  # no case yet
     minx, miny, maxx, maxy = colls["grids"]["extent"]["spatial"]["bbox"][0]
     assert 102.8 < minx < maxx < 102.9 and 24.9 < miny < maxy < 25.0

@@ -13,8 +13,8 @@ from sqlalchemy.engine import Engine
 from geogrid.catalogue import load_catalogue
 from geogrid.components.rules import make_component_code, parse_component_code
 from geogrid.components.update import (
-    apply_component_update,
     applied_versions,
+    apply_component_update,
     component_history,
     plan_changes,
     plan_component_update,

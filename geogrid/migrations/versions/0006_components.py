@@ -58,6 +58,8 @@ CREATE INDEX components_current_grid ON components (grid_code) WHERE valid_to IS
 CREATE INDEX components_current_street ON components (street_code) WHERE valid_to IS NULL;
 CREATE INDEX components_history ON components (code, valid_from);
 CREATE INDEX cases_component ON cases (component_code) WHERE component_code IS NOT NULL;
+CREATE INDEX cases_open_component ON cases (district_code, component_code)
+    WHERE component_code IS NOT NULL AND closed_at IS NULL;
 
 CREATE TABLE component_sequences (
     district_code text NOT NULL,
@@ -83,6 +85,6 @@ def downgrade() -> None:
     op.execute(
         "DROP TABLE components, component_sequences; "
         "DELETE FROM layer_versions WHERE layer = 'components'; "
-        "DROP INDEX cases_component; "
+        "DROP INDEX cases_component, cases_open_component; "
         "ALTER TABLE change_plan_changes DROP COLUMN details;"
     )
