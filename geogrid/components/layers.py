@@ -100,7 +100,7 @@ COMPONENTS = registry.add(
             Property("code", "f.code", title="部件编码"),
             Property("major_class", "f.major_class", title="大类"),
             Property("sub_class", "f.sub_class", title="小类"),
-            Property("name", "f.name", title="名称"),
+            Property("name", "f.name", title="名称", in_tiles=False),  # halves a dense tile
             Property("department", "f.department", title="主管部门", in_tiles=False),
             Property("owner", "f.owner", title="权属单位", in_tiles=False),
             Property("maintainer", "f.maintainer", title="养护单位", in_tiles=False),

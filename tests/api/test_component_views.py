@@ -141,7 +141,6 @@ def test_tile_at_z16_over_a_component(client: TestClient, components: Engine) ->
         "major_class",
         "sub_class",
         "status",
-        "name",
     }
 
 

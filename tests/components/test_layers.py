@@ -40,7 +40,7 @@ def test_the_layer_is_registered_for_items_and_tiles() -> None:
     assert coll is COMPONENTS
     assert coll.mercator and coll.min_zoom == 13 and coll.depends_on == ("components",)
     in_tiles = {p.name for p in coll.properties if p.in_tiles}
-    assert in_tiles == {"code", "major_class", "sub_class", "status", "name"}
+    assert in_tiles == {"code", "major_class", "sub_class", "status"}
 
 
 def test_items_are_the_current_versions_with_their_properties(inventory: Engine) -> None:
@@ -140,7 +140,6 @@ def test_tile_at_z16_carries_the_styling_attributes(inventory: Engine) -> None:
         "major_class": "01",
         "sub_class": LAMP,
         "status": "intact",
-        "name": "路灯",
     }
     assert props[code(RAIL, 1)]["properties"]["status"] == "damaged"
     assert props[code(RAIL, 1)]["geometry"]["type"] == "LineString"
