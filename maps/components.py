@@ -35,6 +35,7 @@ from maps.grids import (
     _street_layer,
     base_map,
 )
+from maps.panels import PANEL_SCRIPT
 
 MAJOR_COLOURS: Final[dict[str, str]] = {
     "01": "#1565c0",
@@ -139,19 +140,8 @@ class _FilterPanel(MacroElement):
 {%- endif %}
 </form>
 {% endmacro %}
-{% macro script(this, kwargs) %}
-(function (map) {
-  var panel = L.control({position: "topright"});
-  panel.onAdd = function () {
-    var el = document.getElementById("{{ this.get_name() }}");
-    L.DomEvent.disableClickPropagation(el);
-    L.DomEvent.disableScrollPropagation(el);
-    return el;
-  };
-  panel.addTo(map);
-})({{ this._parent.get_name() }});
-{% endmacro %}
 """
+        + PANEL_SCRIPT
     )
 
     def __init__(

@@ -29,6 +29,7 @@ from maps.grids import (
     _PageFrame,
     base_map,
 )
+from maps.panels import PANEL_SCRIPT
 
 CLASS_COLOURS: Final[dict[str, str]] = {
     "hot_99": "#b2182b",
@@ -116,19 +117,8 @@ class _QueryPanel(MacroElement):
 {%- endif %}
 </form>
 {% endmacro %}
-{% macro script(this, kwargs) %}
-(function (map) {
-  var panel = L.control({position: "topright"});
-  panel.onAdd = function () {
-    var el = document.getElementById("{{ this.get_name() }}");
-    L.DomEvent.disableClickPropagation(el);
-    L.DomEvent.disableScrollPropagation(el);
-    return el;
-  };
-  panel.addTo(map);
-})({{ this._parent.get_name() }});
-{% endmacro %}
 """
+        + PANEL_SCRIPT
     )
 
     def __init__(

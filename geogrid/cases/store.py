@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
@@ -19,6 +18,7 @@ from sqlalchemy.engine import Connection
 
 from geogrid.cases.columns import TIMESTAMPS
 from geogrid.cases.parse import FIRST_DATA_LINE, MAX_LISTED, CaseTable
+from geogrid.db.copy import copy_csv_in
 from geogrid.errors import Problem, ValidationFailed
 
 Progress = Callable[[str, float], None]
@@ -156,16 +156,7 @@ def _copy_frame(conn: Connection, table: CaseTable) -> None:
     buffer = io.StringIO()
     frame.to_csv(buffer, header=False, index=False, na_rep="", float_format="%.9f")
     buffer.seek(0)
-    dbapi = conn.connection.dbapi_connection
-    if dbapi is None:
-        raise RuntimeError("the SQLAlchemy connection has no DBAPI connection")
-    cursor: Any = dbapi.cursor()
-    try:
-        cursor.copy_expert(
-            f"COPY case_import ({', '.join(COPIED)}) FROM STDIN WITH (FORMAT csv)", buffer
-        )
-    finally:
-        cursor.close()
+    copy_csv_in(conn, "case_import", COPIED, buffer)
 
 
 def _outside(conn: Connection, shown: str) -> None:

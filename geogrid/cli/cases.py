@@ -10,7 +10,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from geogrid.cases import import_cases
 from geogrid.catalogue import load_catalogue
-from geogrid.cli.grids import transaction
+from geogrid.cli.common import transaction
 from geogrid.settings import Settings
 from geogrid.worktime import WorkCalendar
 

@@ -10,8 +10,9 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from geogrid.catalogue import load_catalogue
-from geogrid.changes.plans import Plan, get_plan, list_plans, reject_plan
-from geogrid.cli.grids import transaction
+from geogrid.changes.plans import Plan, get_plan
+from geogrid.cli.common import transaction
+from geogrid.cli.plans import print_plans, reject
 from geogrid.components import update
 from geogrid.components.report import write_component_plan_xlsx
 from geogrid.components.upload import read_component_upload
@@ -77,26 +78,13 @@ def apply_cmd(plan_id: int, by: str = typer.Option("district-centre")) -> None:
 @app.command("reject")
 def reject_cmd(plan_id: int, by: str = typer.Option("district-centre")) -> None:
     """Reject a plan."""
-    with transaction() as conn:
-        plan = reject_plan(conn, plan_id, kind=update.KIND, decided_by=by)
-    out.print(f"Plan {plan.id} is {plan.status}.")
+    reject(out, update.KIND, plan_id, by)
 
 
 @app.command("plans")
 def plans_cmd() -> None:
     """List component plans, newest first."""
-    with transaction() as conn:
-        plans = list_plans(conn, kind=update.KIND)
-    table = Table("id", "status", "file", "by", "created")
-    for p in plans:
-        table.add_row(
-            str(p.id),
-            p.status,
-            p.file_name,
-            p.created_by,
-            p.created_at.isoformat(timespec="seconds"),
-        )
-    out.print(table)
+    print_plans(out, update.KIND)
 
 
 @app.command("show")

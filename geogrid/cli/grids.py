@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy.engine import Connection
 
-from geogrid.changes.plans import Plan, get_plan, list_plans, reject_plan
-from geogrid.db.engine import database_url, make_engine
+from geogrid.changes.plans import Plan, get_plan
+from geogrid.cli.common import transaction
+from geogrid.cli.plans import print_plans, reject
 from geogrid.grids import report, store, update
 from geogrid.grids.diff import KIND_LABELS
 from geogrid.grids.upload import read_grid_upload
@@ -22,18 +20,6 @@ app = typer.Typer(
     help="Unit grids (单元网格): updates with plans and history.", no_args_is_help=True
 )
 out = Console()
-
-
-@contextmanager
-def transaction() -> Iterator[Connection]:
-    """One transaction on the configured database."""
-    settings = Settings()
-    engine = make_engine(database_url(settings.database_url, settings.pg_dir, settings.pg_port))
-    try:
-        with engine.begin() as conn:
-            yield conn
-    finally:
-        engine.dispose()
 
 
 def show_plan(plan: Plan) -> None:
@@ -94,26 +80,13 @@ def apply_cmd(plan_id: int, by: str = typer.Option("district-centre")) -> None:
 @app.command("reject")
 def reject_cmd(plan_id: int, by: str = typer.Option("district-centre")) -> None:
     """Reject a plan."""
-    with transaction() as conn:
-        plan = reject_plan(conn, plan_id, kind=update.KIND, decided_by=by)
-    out.print(f"Plan {plan.id} is {plan.status}.")
+    reject(out, update.KIND, plan_id, by)
 
 
 @app.command("plans")
 def plans_cmd() -> None:
     """List grid plans, newest first."""
-    with transaction() as conn:
-        plans = list_plans(conn, kind=update.KIND)
-    table = Table("id", "status", "file", "by", "created")
-    for p in plans:
-        table.add_row(
-            str(p.id),
-            p.status,
-            p.file_name,
-            p.created_by,
-            p.created_at.isoformat(timespec="seconds"),
-        )
-    out.print(table)
+    print_plans(out, update.KIND)
 
 
 @app.command("show")

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from geogrid.catalogue import load_catalogue
-from geogrid.cli.grids import transaction
+from geogrid.cli.common import transaction
 from geogrid.indicators import IndicatorQuery, compute_indicators, monthly_report
 from geogrid.indicators.engine import IndicatorTable
 from geogrid.indicators.html import render_monthly_report

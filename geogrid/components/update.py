@@ -35,6 +35,7 @@ from geogrid.components import diff_sql as Q
 from geogrid.components.rules import MOVE_THRESHOLD_M, make_component_code
 from geogrid.components.upload import ComponentUpload
 from geogrid.components.validate import validate_components
+from geogrid.db.copy import copy_csv_in
 from geogrid.errors import InvalidParameter, NotFound, ValidationFailed
 from geogrid.features.query import layer_versions
 
@@ -102,16 +103,7 @@ def _stage(conn: Connection, frame: gpd.GeoDataFrame) -> None:
     staged[list(Q.STAGED)].to_csv(buffer, header=False, index=False, na_rep="")
     buffer.seek(0)
     conn.execute(sa.text(Q.STAGE))
-    dbapi = conn.connection.dbapi_connection
-    if dbapi is None:
-        raise RuntimeError("the SQLAlchemy connection has no DBAPI connection")
-    cursor: Any = dbapi.cursor()
-    try:
-        cursor.copy_expert(
-            f"COPY component_stage ({', '.join(Q.STAGED)}) FROM STDIN WITH (FORMAT csv)", buffer
-        )
-    finally:
-        cursor.close()
+    copy_csv_in(conn, "component_stage", Q.STAGED, buffer)
 
 
 def _summary(conn: Connection, plan_id: int, matched: int, extra: dict[str, Any]) -> dict[str, Any]:

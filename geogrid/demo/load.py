@@ -9,17 +9,17 @@ and ``created_at`` are left to the database.
 from __future__ import annotations
 
 import io
-from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from geogrid.cases import store_frame
 from geogrid.catalogue import Catalogue
+from geogrid.db.copy import copy_csv_in
 from geogrid.demo.district import DemoDistrict, Progress
 from geogrid.worktime import WorkCalendar
 
@@ -61,24 +61,17 @@ def load_demo(
         report("deleting", 0.0)
         for table, column, _ in reversed(_TABLES):
             conn.execute(sa.text(f"DELETE FROM {table} WHERE {column} = :code"), {"code": code})
-        dbapi = conn.connection.dbapi_connection
-        if dbapi is None:
-            raise RuntimeError("the SQLAlchemy connection has no DBAPI connection")
-        cursor = dbapi.cursor()
-        try:
-            for table, frame in frames.items():
-                report(table, done / total)
-                _copy(cursor, table, frame)
-                done += len(frame)
-        finally:
-            cursor.close()
+        for table, frame in frames.items():
+            report(table, done / total)
+            _copy(conn, table, frame)
+            done += len(frame)
         report("analysing", done / total)
         conn.execute(sa.text(f"ANALYZE {', '.join(frames)}"))
     report("done", 1.0)
     return {table: len(frame) for table, frame in frames.items()}
 
 
-def _copy(cursor: Any, table: str, frame: gpd.GeoDataFrame) -> None:
+def _copy(conn: Connection, table: str, frame: gpd.GeoDataFrame) -> None:
     """Stream ``frame`` into ``table`` with COPY (CSV; NULL is an unquoted empty field)."""
     if frame.empty:
         return
@@ -91,8 +84,7 @@ def _copy(cursor: Any, table: str, frame: gpd.GeoDataFrame) -> None:
     buffer = io.StringIO()
     rows.to_csv(buffer, header=False, index=False)
     buffer.seek(0)
-    columns = ", ".join(rows.columns)
-    cursor.copy_expert(f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT csv)", buffer)
+    copy_csv_in(conn, table, list(rows.columns), buffer)
 
 
 def load_demo_cases(
