@@ -6,13 +6,15 @@ refusal is one sentence naming the parameter.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import CatalogueDep, ReadConnDep, SettingsDep
+from geogrid.features.query import layer_versions
 from geogrid.hotspots import find_hotspots, hotspot_page, hotspots_geojson, parse_hotspot_request
 from geogrid.territory.store import district_names
 from maps.hotspots import build_hotspots_map
@@ -21,6 +23,9 @@ router = APIRouter(tags=["hotspots"])
 
 GEOJSON = "application/geo+json"
 HTML_HEADERS = {"Cache-Control": "no-cache"}
+#: A city-scale page takes seconds to build: pages are kept per query and data version.
+PAGE_LAYERS = ("cases", "grids", "communities", "streets", "districts")
+PAGES_KEPT = 8
 
 
 class CaseQuery(BaseModel):
@@ -60,17 +65,31 @@ def hotspots(
 
 @router.get("/maps/hotspots", response_class=HTMLResponse)
 def hotspots_map(
+    request: Request,
     query: Annotated[CaseQuery, Query()],
     conn: ReadConnDep,
     settings: SettingsDep,
     catalogue: CatalogueDep,
 ) -> HTMLResponse:
     """Map of case hotspots (Gi* classes of the grids), case heat and the latest cases."""
-    page = hotspot_page(conn, query.values(), tz=settings.timezone, sub_class_name=catalogue.name)
-    fmap = build_hotspots_map(
-        page,
-        basemap_url=settings.basemap_url,
-        basemap_attribution=settings.basemap_attribution,
-        title="、".join(district_names(conn).values()) or None,
+    versions = layer_versions(conn, PAGE_LAYERS)
+    key = (tuple(sorted((k, v or "") for k, v in query.values().items())), versions)
+    pages: OrderedDict[object, str] = request.app.state.__dict__.setdefault(
+        "hotspot_pages", OrderedDict()
     )
-    return HTMLResponse(fmap.get_root().render(), headers=HTML_HEADERS)
+    html = pages.get(key)
+    if html is None:
+        page = hotspot_page(
+            conn, query.values(), tz=settings.timezone, sub_class_name=catalogue.name
+        )
+        fmap = build_hotspots_map(
+            page,
+            basemap_url=settings.basemap_url,
+            basemap_attribution=settings.basemap_attribution,
+            title="、".join(district_names(conn).values()) or None,
+        )
+        html = pages[key] = fmap.get_root().render()
+        while len(pages) > PAGES_KEPT:
+            pages.popitem(last=False)
+    pages.move_to_end(key)
+    return HTMLResponse(html, headers=HTML_HEADERS)

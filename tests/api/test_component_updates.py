@@ -84,3 +84,27 @@ def test_stale_plan_is_a_conflict(client: TestClient, tmp_path: Path) -> None:
     assert client.post(f"/component-updates/{a['id']}/apply").status_code == 200
     r = client.post(f"/component-updates/{b['id']}/apply")
     assert r.status_code == 409 and "changed since" in r.json()["message"]
+
+
+def test_malformed_and_wrong_crs_uploads_are_refused(client: TestClient, tmp_path: Path) -> None:
+    broken = tmp_path / "broken.geojson"
+    broken.write_text('{"type": "FeatureCollection", "features": [')
+    with broken.open("rb") as fh:
+        r = client.post("/component-updates", files={"file": (broken.name, fh, "text/plain")})
+    assert r.status_code == 422 and r.json()["message"]
+    # Gauss–Krüger metres declared as nothing: a CSV needs its CRS
+    plain = tmp_path / "lamps.csv"
+    plain.write_text("sub_class,x,y\n01037,585050,2763150\n", encoding="utf-8")
+    with plain.open("rb") as fh:
+        r = client.post("/component-updates", files={"file": (plain.name, fh, "text/csv")})
+    assert r.status_code in (400, 422) and "crs" in r.text.lower()
+    # the same file with its CRS declared is read and located in grid A1-1
+    with plain.open("rb") as fh:
+        r = client.post(
+            "/component-updates",
+            files={"file": (plain.name, fh, "text/csv")},
+            data={"crs": "EPSG:4543", "partial": "true"},
+        )
+    assert r.status_code == 201, r.text
+    assert r.json()["summary"]["changes"]["added"] == 1
+    assert client.get("/collections/components/items").json()["numberMatched"] == 0

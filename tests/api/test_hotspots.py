@@ -132,3 +132,24 @@ def test_chromium_draws_the_served_page_offline(live_url: str, territory_engine:
     assert all(u.startswith(live_url) or u.startswith("data:") for u in result.requests)
     assert count_leaflet_paths(result.dom) >= len(GRIDS)
     assert "marker-cluster" in result.dom  # the three cases of A1-1 share one place
+
+
+def test_map_page_is_rebuilt_when_cases_change(client: TestClient) -> None:
+    from tests.cases_data import lonlat
+
+    params = {"from": "2026-10-01", "to": "2026-10-31"}
+    first = client.get("/maps/hotspots", params=params)
+    assert first.status_code == 200
+    assert client.get("/maps/hotspots", params=params).text == first.text  # kept
+    lon, lat = lonlat("530114001001001")
+    case = {
+        "case_id": "NEW1",
+        "source": "hotline",
+        "sub_class": "06010",
+        "lon": lon,
+        "lat": lat,
+        "registered_at": "2026-10-15T09:00:00",
+    }
+    assert client.post("/cases", json=case).status_code == 201
+    again = client.get("/maps/hotspots", params=params)
+    assert again.text != first.text and "NEW1" in again.text
