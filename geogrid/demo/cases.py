@@ -34,10 +34,31 @@ import pandas as pd
 import shapely
 from pyproj import Transformer
 
+from geogrid.demo.case_mix import (
+    CATALOGUE,
+    CITIZEN_HOURS,
+    CITIZENS,
+    COMPLAINTS,
+    COMPONENT_STATES,
+    COMPONENTS,
+    EVENTS,
+    HOTSPOTS,
+    PLACE_SHARES,
+    ROAD_WEIGHT,
+    SATELLITE,
+    SATISFACTION,
+    SOURCES,
+    STEPS,
+    STREET,
+    WORK_HOURS,
+)
 from geogrid.demo.district import PROJECTED_CRS, STORAGE_CRS, DemoDistrict
 from geogrid.errors import InvalidParameter
 
 Progress = Callable[[int, int], None]
+_MINUTE, _HOUR, _DAY = 60, 3600, 86400
+# where an event case happens: along a road, at a hotspot, at a chronic spot, anywhere; components
+_ROAD, _HOTSPOT, _SPOT, _UNIFORM, _COMPONENT = range(5)
 TIME_ZONE = "Asia/Shanghai"
 COLUMNS = (
     "case_id", "source", "platform", "case_type", "major_class", "sub_class", "description",
@@ -46,105 +67,6 @@ COLUMNS = (
     "returned_count", "satisfaction",
 )  # fmt: skip
 STAMPS = ("reported_at", "registered_at", "dispatched_at", "handled_at", "verified_at", "closed_at")
-
-SOURCES = (
-    ("district_supervisor", 0.55),
-    ("city_supervisor", 0.13),
-    ("grid_worker", 0.15),
-    ("hotline", 0.08),
-    ("public", 0.05),
-    ("community", 0.035),
-    ("satellite", 0.005),
-)
-_CITIZENS = ("hotline", "public")
-_STREET = "街道"  # handled by the street holding the point: "<street name>办事处"
-
-# (code, name, weight, default deadline, department). Deadlines are working hours ("5wh") or
-# working days ("1wd"), as districts configure them (DOMAIN.md §4); see _wall_clock_hours.
-EVENTS = (
-    ("06010", "暴露垃圾", 160, "1wd", "区城管局"),
-    ("06036", "乱堆杂物", 120, "1wd", _STREET),
-    ("09006", "占道经营", 95, "5wh", _STREET),
-    ("07001", "非法小广告", 80, "1wd", _STREET),
-    ("09009", "机动车乱停放", 70, "5wh", "区交警大队"),
-    ("09010", "非机动车乱停放", 60, "5wh", _STREET),
-    ("06012", "道路不洁", 50, "5wh", "区城管局"),
-    ("06042", "垃圾站（箱）满溢", 42, "5wh", "区城管局"),
-    ("09005", "店外经营", 38, "5wh", _STREET),
-    ("08004", "工地扬尘", 30, "1wd", "区住建局"),
-    ("06001", "私搭乱建", 26, "15wd", _STREET),
-    ("06013", "道路破损", 24, "5wd", "区住建局"),
-    ("09011", "共享单车乱象", 22, "1wd", "区交通运输局"),
-    ("06035", "废弃家具设备", 20, "2wd", _STREET),
-    ("06014", "道路遗撒（洒）", 18, "5wh", "区城管局"),
-    ("06017", "绿地脏乱", 16, "1wd", "区园林绿化局"),
-    ("06007", "沿街晾挂", 14, "1wd", _STREET),
-    ("09001", "无照经营游商", 13, "5wh", _STREET),
-    ("06041", "垃圾未分类", 12, "1wd", _STREET),
-    ("06027", "油烟污染", 10, "5wd", "区生态环境分局"),
-    ("06028", "噪声扰民", 10, "2wd", "区生态环境分局"),
-    ("08002", "施工占道", 9, "2wd", "区住建局"),
-    ("07003", "违规户外广告", 8, "5wd", "区城管局"),
-    ("06034", "废弃车辆", 8, "5wd", "区交警大队"),
-    ("06030", "乱倒乱排污水、废水", 7, "2wd", "区水务局"),
-    ("06045", "非法占绿毁绿", 6, "5wd", "区园林绿化局"),
-    ("08001", "施工扰民", 6, "2wd", "区住建局"),
-    ("06029", "露天烧烤", 6, "5wh", _STREET),
-    ("09015", "无证餐饮", 5, "5wd", "区市场监管局"),
-    ("09002", "早（夜）市管理问题", 5, "1wd", _STREET),
-    ("08005", "施工废弃料", 5, "2wd", "区住建局"),
-    ("08012", "施工工地车轮夹带", 4, "1wd", "区住建局"),
-    ("07002", "街头散发广告", 4, "5wh", _STREET),
-    ("09012", "占用消防通道", 4, "1wd", "区消防救援大队"),
-    ("06011", "积存垃圾渣土", 3, "1wd", "区城管局"),
-    ("09020", "农贸市场秩序问题", 3, "2wd", "区市场监管局"),
-    ("08016", "无证建设", 2, "15wd", "区住建局"),
-)
-COMPONENTS = (
-    ("01004", "雨水箅子", 18, "1wd", "区水务局"),
-    ("01003", "雨水井盖", 14, "1wd", "区水务局"),
-    ("01037", "路灯", 14, "3wd", "区城管局"),
-    ("03005", "垃圾箱", 14, "2wd", "区城管局"),
-    ("03006", "户外广告", 8, "5wd", "区城管局"),
-    ("02017", "交通护栏", 8, "3wd", "区交警大队"),
-    ("04002", "行道树", 8, "3wd", "区园林绿化局"),
-    ("03007", "牌匾标识", 6, "5wd", "区城管局"),
-    ("01002", "污水井盖", 6, "1wd", "区水务局"),
-    ("02010", "交通标志牌及标线", 5, "5wd", "区交警大队"),
-    ("04011", "树池树穴", 5, "5wd", "区园林绿化局"),
-    ("01005", "电力井盖", 4, "2wd", "区供电局"),
-    ("01007", "通信井盖", 4, "2wd", "区工信局"),
-    ("02004", "公交站设施", 4, "3wd", "区交通运输局"),
-    ("02012", "路名牌", 3, "5wd", "区民政局"),
-    ("03001", "公共厕所", 3, "1wd", "区城管局"),
-    ("04008", "绿地护栏", 3, "5wd", "区园林绿化局"),
-    ("02018", "防撞桶", 2, "3wd", "区交警大队"),
-)
-_CATALOGUE = EVENTS + COMPONENTS
-_COMPONENT_STATES = ("破损", "缺失", "松动", "污损")
-_COMPLAINTS = {"06027": 8.0, "06028": 8.0, "08001": 6.0, "06029": 5.0, "06030": 4.0}
-_SATELLITE = {"06001": 0.5, "08016": 0.3, "08004": 0.2}
-
-# Hotspot kinds: name pattern ({c}: community stem, {r}: road), σ in metres, subclass mix.
-_HOTSPOTS = {
-    "market": ("{c}农贸市场", 90, {"09006": 6, "06010": 4, "06036": 3, "09005": 3, "06042": 2}),
-    "school": ("{c}小学", 70, {"09010": 7, "09009": 6, "09001": 4, "09006": 3}),
-    "night": ("{r}夜市", 100, {"09005": 4, "06029": 4, "06027": 3, "06010": 3, "07001": 2}),
-    "metro": ("{c}地铁站", 80, {"09010": 7, "09011": 6, "07002": 4, "09001": 3}),
-    "hospital": ("{c}医院", 70, {"09009": 9, "09010": 5, "07001": 3, "09001": 3}),
-    "site": ("{c}安置房工地", 90, {"08004": 7, "08012": 4, "06014": 4, "08001": 3, "08005": 2}),
-    "village": ("{c}城中村", 100, {"06001": 6, "06036": 5, "06010": 4, "07001": 3, "06007": 2}),
-}
-_ROAD_WEIGHT = {"main": 4.0, "secondary": 2.0, "alley": 1.0}
-_PLACE_SHARES = (0.60, 0.15, 0.10, 0.15)  # event places: road, hotspot, chronic spot, uniform
-_ROAD, _HOTSPOT, _SPOT, _UNIFORM, _COMPONENT = range(5)
-_WORK_HOURS = (0.2, 0.1, 0.1, 0.1, 0.1, 0.2, 0.5, 2, 6, 10, 10, 7, 3, 4, 9, 9, 7, 4, 2, 1.2,
-               0.8, 0.5, 0.3, 0.2)  # fmt: skip
-_CITIZEN_HOURS = (0.8, 0.5, 0.3, 0.2, 0.2, 0.3, 1, 3, 6, 8, 8, 7, 5, 5, 6, 6, 6, 5, 5, 5, 5, 4,
-                  3, 1.5)  # fmt: skip
-_MINUTE, _HOUR, _DAY = 60, 3600, 86400
-_SATISFACTION = np.array([75, 17, 8.0])
-_STEPS = 5
 
 
 def build_cases(
@@ -200,17 +122,17 @@ def build_cases(
     order = np.argsort(registered, kind="stable")
     source, registered = source[order], registered[order]
     names = np.array([name for name, _ in SOURCES], dtype=object)[source]
-    citizen = np.isin(names, _CITIZENS)
-    report(1, _STEPS)
+    citizen = np.isin(names, CITIZENS)
+    report(1, STEPS)
 
     layout = _Layout(district, rng, count)
     sub, kind, hotspot, spot = _subclasses(rng, layout, names == "satellite", citizen)
-    report(2, _STEPS)
+    report(2, STEPS)
     lon, lat, street, place = layout.place(rng, kind, hotspot, spot)
-    report(3, _STEPS)
+    report(3, STEPS)
 
-    departments = sorted({row[4] for row in _CATALOGUE} - {_STREET})
-    fixed = np.array([departments.index(r[4]) if r[4] != _STREET else -1 for r in _CATALOGUE])
+    departments = sorted({row[4] for row in CATALOGUE} - {STREET})
+    fixed = np.array([departments.index(r[4]) if r[4] != STREET else -1 for r in CATALOGUE])
     dept = np.where(fixed[sub] >= 0, fixed[sub], len(departments) + street)
     departments += [f"{name}办事处" for name in layout.street_names]
     dept_factor = rng.lognormal(0.0, 0.4, len(departments))
@@ -218,7 +140,7 @@ def build_cases(
     stamps, columns = _workflow(
         rng, registered, span, sub, urgent, names == "grid_worker", dept_factor[dept]
     )
-    report(4, _STEPS)
+    report(4, STEPS)
 
     platform = (names == "city_supervisor") | ((names == "hotline") & (rng.random(count) < 0.8))
     frame = pd.DataFrame(
@@ -227,8 +149,8 @@ def build_cases(
             "source": names,
             "platform": np.where(platform, "city", "district").astype(object),
             "case_type": np.where(sub >= len(EVENTS), "component", "event").astype(object),
-            "major_class": np.array([r[0][:2] for r in _CATALOGUE], dtype=object)[sub],
-            "sub_class": np.array([r[0] for r in _CATALOGUE], dtype=object)[sub],
+            "major_class": np.array([r[0][:2] for r in CATALOGUE], dtype=object)[sub],
+            "sub_class": np.array([r[0] for r in CATALOGUE], dtype=object)[sub],
             "description": _descriptions(rng, layout, sub, place),
             "lon": lon,
             "lat": lat,
@@ -239,7 +161,7 @@ def build_cases(
             "satisfaction": _satisfaction(rng, citizen & stamps["closed_at"][1]),
         }
     )
-    report(5, _STEPS)
+    report(5, STEPS)
     return frame
 
 
@@ -257,7 +179,7 @@ def _pick(rng: np.random.Generator, weights: np.ndarray, size: int) -> np.ndarra
 
 def _mix(weights: Mapping[str, float]) -> tuple[np.ndarray, np.ndarray]:
     """Catalogue rows and weights of a subclass mix keyed by code."""
-    codes = [row[0] for row in _CATALOGUE]
+    codes = [row[0] for row in CATALOGUE]
     return np.array([codes.index(c) for c in weights]), np.array([*weights.values()], float)
 
 
@@ -281,12 +203,12 @@ def _registration(
     base *= 1 + 0.08 * np.arange(days) / days
     batch = working & (day_of_month >= 5) & (day_of_month <= 10)
     names = [name for name, _ in SOURCES]
-    citizens = np.isin(source, [names.index(n) for n in _CITIZENS])
+    citizens = np.isin(source, [names.index(n) for n in CITIZENS])
     satellite = source == names.index("satellite")
     groups = (
-        (~citizens & ~satellite, base * np.where(working, 1.3, 1.0), _WORK_HOURS),
-        (citizens, base * np.where(working, 1.1, 1.0), _CITIZEN_HOURS),
-        (satellite, base * (batch if batch.any() else 1.0), _WORK_HOURS),
+        (~citizens & ~satellite, base * np.where(working, 1.3, 1.0), WORK_HOURS),
+        (citizens, base * np.where(working, 1.1, 1.0), CITIZEN_HOURS),
+        (satellite, base * (batch if batch.any() else 1.0), WORK_HOURS),
     )
     seconds = np.empty(source.size, dtype=np.int64)
     for rows, day_weights, hours in groups:
@@ -306,14 +228,14 @@ def _subclasses(
     """
     n = satellite.size
     weights = np.array([row[2] for row in EVENTS], dtype=float)
-    complaint = weights * np.array([_COMPLAINTS.get(row[0], 1.0) for row in EVENTS])
+    complaint = weights * np.array([COMPLAINTS.get(row[0], 1.0) for row in EVENTS])
     sub = np.where(citizen, _pick(rng, complaint, n), _pick(rng, weights, n))
     component = (rng.random(n) < 0.07) & ~satellite
     parts = _pick(rng, np.array([r[2] for r in COMPONENTS], dtype=float), n)
     sub = np.where(component, len(EVENTS) + parts, sub)
-    satellite_codes, satellite_weights = _mix(_SATELLITE)
+    satellite_codes, satellite_weights = _mix(SATELLITE)
     sub = np.where(satellite, satellite_codes[_pick(rng, satellite_weights, n)], sub)
-    kind = _pick(rng, np.array(_PLACE_SHARES), n)
+    kind = _pick(rng, np.array(PLACE_SHARES), n)
     kind = np.where(satellite, _UNIFORM, kind)
     kind = np.where(component, np.where(rng.random(n) < 0.85, _COMPONENT, _UNIFORM), kind)
 
@@ -338,7 +260,7 @@ class _Layout:
         self.length = np.hypot(self.delta[:, 0], self.delta[:, 1])
         road_class = roads["road_class"].to_numpy()
         self.alley = road_class[self.road] == "alley"
-        self.road_weight = self.length * np.array([_ROAD_WEIGHT[c] for c in road_class])[self.road]
+        self.road_weight = self.length * np.array([ROAD_WEIGHT[c] for c in road_class])[self.road]
         self.bounds = roads.total_bounds
         self.road_names: list[str] = roads["name"].tolist()
         self.streets = district.streets.geometry.values
@@ -353,19 +275,19 @@ class _Layout:
         shapely.prepare(self.communities)
         self.to_storage = Transformer.from_crs(PROJECTED_CRS, STORAGE_CRS, always_xy=True)
 
-        kinds = ["market", "school", *rng.choice(list(_HOTSPOTS), int(rng.integers(6, 14)))]
+        kinds = ["market", "school", *rng.choice(list(HOTSPOTS), int(rng.integers(6, 14)))]
         busy = np.where(self.alley, 0.0, self.length)
         self.hotspot_centre, road = self._road_side(rng, len(kinds), busy, (30.0, 60.0))
         community = self._locate(*self._storage(self.hotspot_centre))[1]
-        self.hotspot_sigma = np.array([_HOTSPOTS[k][1] for k in kinds], dtype=float)
+        self.hotspot_sigma = np.array([HOTSPOTS[k][1] for k in kinds], dtype=float)
         self.hotspot_weight = rng.lognormal(0.0, 0.5, len(kinds))
         self.hotspot_names = [
-            _HOTSPOTS[k][0].format(
+            HOTSPOTS[k][0].format(
                 c=self.community_names[c].removesuffix("社区"), r=self.road_names[r]
             )
             for k, c, r in zip(kinds, community, road, strict=True)
         ]
-        self.hotspot_mix = [_mix(_HOTSPOTS[k][2]) for k in kinds]
+        self.hotspot_mix = [_mix(HOTSPOTS[k][2]) for k in kinds]
         spots = max(12, count // 400)
         self.spot_centre, self.spot_road = self._road_side(rng, spots, self.road_weight, (0, 20))
         self.spot_weight = rng.lognormal(0.0, 0.8, spots)
@@ -489,7 +411,7 @@ def _workflow(
     did not happen; 0.5 % of cases older than 10 days are stuck before handling.
     """
     n = registered.size
-    hours = np.array([_wall_clock_hours(row[3]) for row in _CATALOGUE])[sub]
+    hours = np.array([_wall_clock_hours(row[3]) for row in CATALOGUE])[sub]
     deadline = (np.where(urgent, hours / 2, hours) * _HOUR).astype(np.int64)
     reported = np.maximum(registered - rng.integers(_MINUTE, 30 * _MINUTE + 1, n), span[0])
     delay = np.where(urgent, rng.integers(120, 601, n), rng.integers(300, 2401, n))
@@ -557,25 +479,25 @@ def _descriptions(
     rng: np.random.Generator, layout: _Layout, sub: np.ndarray, place: np.ndarray
 ) -> np.ndarray:
     """Short descriptions: 彩云路暴露垃圾, 小营农贸市场周边占道经营, 春融路雨水箅子缺失."""
-    states = len(_COMPONENT_STATES)
+    states = len(COMPONENT_STATES)
     state = np.where(sub >= len(EVENTS), rng.integers(0, states, sub.size), 0)
-    key = (place * len(_CATALOGUE) + sub) * states + state
+    key = (place * len(CATALOGUE) + sub) * states + state
     keys, index = np.unique(key, return_inverse=True)
     names = layout.place_names
     texts = []
     for k in keys.tolist():
-        where, rest = divmod(k, len(_CATALOGUE) * states)
+        where, rest = divmod(k, len(CATALOGUE) * states)
         code, status = divmod(rest, states)
         hotspot = len(layout.road_names) <= where < len(names) - len(layout.community_names)
-        status_text = _COMPONENT_STATES[status] if code >= len(EVENTS) else ""
-        texts.append(f"{names[where]}{'周边' if hotspot else ''}{_CATALOGUE[code][1]}{status_text}")
+        status_text = COMPONENT_STATES[status] if code >= len(EVENTS) else ""
+        texts.append(f"{names[where]}{'周边' if hotspot else ''}{CATALOGUE[code][1]}{status_text}")
     return np.array(texts, dtype=object)[index]
 
 
 def _satisfaction(rng: np.random.Generator, asked: np.ndarray) -> np.ndarray:
     """满意 75 %, 基本满意 17 %, 不满意 8 % of the cases ``asked``; 10 % of those do not answer."""
     answer = np.array(["满意", "基本满意", "不满意"], dtype=object)[
-        _pick(rng, _SATISFACTION, asked.size)
+        _pick(rng, SATISFACTION, asked.size)
     ]
     answer[~asked | (rng.random(asked.size) < 0.1)] = None
     return answer
