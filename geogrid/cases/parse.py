@@ -7,7 +7,6 @@ typed values in the shape of the ``cases`` table, ready to be copied into PostGI
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -18,12 +17,11 @@ from geogrid.cases import columns as C
 from geogrid.catalogue import Catalogue, Deadline
 from geogrid.crs import gcj02_to_wgs84, parse_crs
 from geogrid.errors import Problem, ValidationFailed
+from geogrid.io.problems import FIRST_DATA_LINE, RowProblems
 from geogrid.worktime import WorkCalendar
 
-MAX_LISTED = 1000  # problems listed in one refusal; the rest are counted
 MAX_ID_LENGTH = 64
 MAX_TEXT = 2000
-FIRST_DATA_LINE = 2  # line 1 of a sheet is the header
 
 #: CRS options of an import: the stored point is always EPSG:4326.
 IMPORT_CRS = ("wgs84", "cgcs2000", "gcj02")
@@ -37,47 +35,6 @@ class CaseTable:
 
     def __len__(self) -> int:
         return len(self.frame)
-
-
-class _Problems:
-    """Problems found so far, by sheet line and column."""
-
-    def __init__(self) -> None:
-        self.items: list[tuple[int, str, str, str]] = []
-
-    def add(self, mask: np.ndarray | pd.Series, column: str, rule: str, reason: str) -> None:
-        for i in np.flatnonzero(np.asarray(mask, dtype=bool)):
-            self.items.append((int(i) + FIRST_DATA_LINE, column, rule, reason))
-
-    def add_each(
-        self, mask: np.ndarray | pd.Series, column: str, rule: str, reason: Callable[[int], str]
-    ) -> None:
-        for i in np.flatnonzero(np.asarray(mask, dtype=bool)):
-            self.items.append((int(i) + FIRST_DATA_LINE, column, rule, reason(int(i))))
-
-    def raise_if_any(self, shown: str) -> None:
-        if not self.items:
-            return
-        self.items.sort()
-        rows = len({line for line, *_ in self.items})
-        problems = [
-            Problem(f"row {line}, column {column}", rule, f"Row {line}, {column}: {reason}")
-            for line, column, rule, reason in self.items[:MAX_LISTED]
-        ]
-        if len(self.items) > MAX_LISTED:
-            problems.append(
-                Problem(
-                    f"'{shown}'",
-                    "more_problems",
-                    f"{len(self.items) - MAX_LISTED} more problem(s) not listed.",
-                )
-            )
-        first = problems[0].message
-        raise ValidationFailed(
-            f"'{shown}' was not imported: {rows} row(s) have problems; nothing was written. "
-            f"First: {first}",
-            problems,
-        )
 
 
 def normalise_headers(frame: pd.DataFrame, shown: str) -> pd.DataFrame:
@@ -113,7 +70,7 @@ def _vocabulary(
     text: pd.Series,
     codes: dict[str, str] | tuple[str, ...],
     aliases: dict[str, str],
-    problems: _Problems,
+    problems: RowProblems,
     column: str,
 ) -> pd.Series:
     lookup = {**{c: c for c in codes}, **aliases}
@@ -128,7 +85,7 @@ def _vocabulary(
     return mapped
 
 
-def _timestamps(text: pd.Series, tz: str, problems: _Problems, column: str) -> pd.Series:
+def _timestamps(text: pd.Series, tz: str, problems: RowProblems, column: str) -> pd.Series:
     """Parse ISO-like timestamps; naive ones are local time in ``tz``. Returns UTC."""
     cleaned = text.str.replace("/", "-", regex=False)
     empty = cleaned == ""
@@ -151,7 +108,7 @@ def _timestamps(text: pd.Series, tz: str, problems: _Problems, column: str) -> p
     return out
 
 
-def _counts(text: pd.Series, problems: _Problems, column: str) -> pd.Series:
+def _counts(text: pd.Series, problems: RowProblems, column: str) -> pd.Series:
     number = pd.to_numeric(text.where(text != "", "0"), errors="coerce")
     bad = number.isna() | (number < 0) | (number % 1 != 0) | (number > 1000)
     problems.add_each(
@@ -160,7 +117,7 @@ def _counts(text: pd.Series, problems: _Problems, column: str) -> pd.Series:
     return number.fillna(0).astype("int64")
 
 
-def _flags(text: pd.Series, problems: _Problems, column: str) -> pd.Series:
+def _flags(text: pd.Series, problems: RowProblems, column: str) -> pd.Series:
     lower = text.str.lower()
     true, false = lower.isin(C.TRUE_TEXT), lower.isin(C.FALSE_TEXT)
     problems.add_each(
@@ -173,7 +130,7 @@ def _flags(text: pd.Series, problems: _Problems, column: str) -> pd.Series:
 
 
 def _coordinates(
-    frame: pd.DataFrame, crs: str, problems: _Problems
+    frame: pd.DataFrame, crs: str, problems: RowProblems
 ) -> tuple[pd.Series, pd.Series, pd.Series | None, pd.Series | None]:
     lon_text, lat_text = _text(frame, "lon"), _text(frame, "lat")
     lon = pd.to_numeric(lon_text, errors="coerce")
@@ -195,7 +152,7 @@ def _coordinates(
 
 
 def _classes(
-    frame: pd.DataFrame, catalogue: Catalogue, problems: _Problems
+    frame: pd.DataFrame, catalogue: Catalogue, problems: RowProblems
 ) -> dict[str, pd.Series]:
     recorded = _text(frame, "sub_class")
     given_type = _vocabulary(
@@ -251,7 +208,7 @@ def _classes(
 
 
 def _workflow_order(
-    stamps: dict[str, pd.Series], given: dict[str, pd.Series], problems: _Problems, tz: str
+    stamps: dict[str, pd.Series], given: dict[str, pd.Series], problems: RowProblems, tz: str
 ) -> None:
     """Each workflow stamp, when present, is not before any earlier one (DOMAIN.md §3)."""
     latest = pd.Series(pd.NaT, index=stamps["reported_at"].index, dtype="datetime64[ns, UTC]")
@@ -332,7 +289,7 @@ def parse_cases(
             "convert projected coordinates to longitude/latitude first."
         )
     frame = normalise_headers(frame, shown).reset_index(drop=True)
-    problems = _Problems()
+    problems = RowProblems()
     out: dict[str, pd.Series] = {}
 
     case_id = _text(frame, "case_id")

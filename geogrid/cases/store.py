@@ -17,9 +17,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from geogrid.cases.columns import TIMESTAMPS
-from geogrid.cases.parse import FIRST_DATA_LINE, MAX_LISTED, CaseTable
+from geogrid.cases.parse import CaseTable
 from geogrid.db.copy import copy_csv_in
 from geogrid.errors import Problem, ValidationFailed
+from geogrid.io.problems import FIRST_DATA_LINE, MAX_LISTED
 
 Progress = Callable[[str, float], None]
 
