@@ -22,6 +22,7 @@ from api.routers import (
     indicators,
     maps,
     ogc,
+    patrol,
     tiles,
 )
 from geogrid import __version__
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         hotspots.router,
         component_updates.router,
         component_views.router,
+        patrol.router,
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -129,3 +129,29 @@ def test_components_import_apply_history(territory_engine: Engine, tmp_path: Pat
     assert shown.returncode == 0 and xlsx.stat().st_size > 0
     bad = geogrid(territory_engine, "components", "apply", "1")
     assert bad.returncode == 1 and "applied" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_supervisors_and_tracks_import(territory_engine: Engine, tmp_path: Path) -> None:
+    from tests.cases_data import lonlat
+
+    roster = tmp_path / "监督员.csv"
+    roster.write_text(
+        "id,name,level,device_id,grids,valid_from\n"
+        "S1,张三,district,D-1,530114001001001;530114001001002,2026-01-01\n",
+        encoding="utf-8",
+    )
+    res = geogrid(territory_engine, "supervisors", "import", str(roster))
+    assert res.returncode == 0 and "Registered 1 supervisor" in res.stdout, res.stderr
+    lon, lat = lonlat("530114001001001")
+    track = tmp_path / "track.csv"
+    track.write_text(
+        "device_id,timestamp,lon,lat,accuracy_m\n"
+        f"D-1,2026-10-09 09:00:00,{lon},{lat},8\n"
+        f"D-1,2026-10-09 09:00:10,{lon},{lat + 0.00001},80\n",
+        encoding="utf-8",
+    )
+    res = geogrid(territory_engine, "tracks", "import", str(track))
+    assert res.returncode == 0, res.stderr
+    assert "2 new" in res.stdout and "1 flagged" in res.stdout
+    res = geogrid(territory_engine, "tracks", "import", str(track))
+    assert "2 already stored" in res.stdout

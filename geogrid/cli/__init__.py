@@ -10,7 +10,7 @@ import sys
 import typer
 from rich.console import Console
 
-from geogrid.cli import cases, components, db, demo, grids, indicators, serve
+from geogrid.cli import cases, components, db, demo, grids, indicators, patrol, serve
 from geogrid.errors import GeogridError
 
 app = typer.Typer(
@@ -23,6 +23,8 @@ app.add_typer(demo.app, name="demo")
 app.add_typer(grids.app, name="grids")
 app.add_typer(cases.app, name="cases")
 app.add_typer(components.app, name="components")
+app.add_typer(patrol.supervisors, name="supervisors")
+app.add_typer(patrol.tracks, name="tracks")
 app.command("indicators")(indicators.indicators)
 app.add_typer(indicators.reports, name="reports")
 app.command("serve")(serve.serve)
