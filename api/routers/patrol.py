@@ -6,7 +6,7 @@ from datetime import date, time
 from typing import Annotated, Any, Literal
 
 import pandas as pd
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import ConnDep, SettingsDep
@@ -17,6 +17,7 @@ from geogrid.patrol.supervisors import (
     list_supervisors,
     register_supervisors,
 )
+from geogrid.patrol.tracks import MAX_GAP_S, track_of_day
 
 router = APIRouter(tags=["Patrol"])
 MAX_FIXES = 100_000
@@ -85,6 +86,20 @@ def supervisors(conn: ConnDep) -> list[dict[str, Any]]:
 def supervisor(supervisor_id: str, conn: ConnDep) -> dict[str, Any]:
     """One supervisor with the grids assigned today."""
     return get_supervisor(conn, supervisor_id)
+
+
+@router.get("/supervisors/{supervisor_id}/tracks")
+def supervisor_track(
+    supervisor_id: str,
+    conn: ConnDep,
+    settings: SettingsDep,
+    day: Annotated[date, Query(alias="date", description="The day, YYYY-MM-DD (local time).")],
+    max_gap_s: Annotated[int, Query(ge=10, le=3600, description="Longest gap in a segment.")] = (
+        MAX_GAP_S
+    ),
+) -> dict[str, Any]:
+    """A supervisor's track of one day: segments split at gaps, flagged fixes as points."""
+    return track_of_day(conn, supervisor_id, day, tz=settings.timezone, max_gap_s=max_gap_s)
 
 
 @router.post("/tracks")

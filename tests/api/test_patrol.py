@@ -77,3 +77,41 @@ def test_bad_supervisor_and_bad_batch_are_refused(client: TestClient) -> None:
     ]
     assert client.post("/tracks", json={"fixes": []}).status_code == 400
     assert client.post("/tracks", json={"crs": "bd09", "fixes": [{}]}).status_code == 400
+
+
+def test_track_of_a_day_is_split_at_gaps(client: TestClient) -> None:
+    client.post("/supervisors", json={"id": "S1", "name": "张三", "grids": [A11]})
+    lon, lat = lonlat(A11)
+
+    def fix(clock: str, dy: float = 0.0, **extra: object) -> dict[str, object]:
+        return {
+            "supervisor_id": "S1",
+            "timestamp": f"2026-10-09 {clock}",
+            "lon": lon,
+            "lat": lat + dy,
+            **extra,
+        }
+
+    fixes = [
+        fix("09:00:00"),
+        fix("09:00:10", 1e-5),
+        fix("09:00:20", 2e-5),
+        fix("09:10:20", 3e-5),
+        fix("09:10:30", 4e-5),  # after a 10-minute gap
+        fix("09:10:40", 5e-5, accuracy_m=200),  # flagged, apart
+        fix("23:59:59"),
+    ]
+    assert client.post("/tracks", json={"fixes": fixes}).status_code == 200
+    day = client.get("/supervisors/S1/tracks", params={"date": "2026-10-09"})
+    assert day.status_code == 200, day.text
+    features = day.json()["features"]
+    segments = [f for f in features if f["properties"]["kind"] == "segment"]
+    assert [s["properties"]["fixes"] for s in segments] == [3, 2, 1]
+    assert [s["geometry"]["type"] for s in segments] == ["LineString", "LineString", "Point"]
+    assert segments[0]["properties"]["seconds"] == 20
+    flagged = [f for f in features if f["properties"]["kind"] == "flagged"]
+    assert len(flagged) == 1 and flagged[0]["properties"]["flags"] == ["inaccurate"]
+    other = client.get("/supervisors/S1/tracks", params={"date": "2026-10-10"}).json()
+    assert other["features"] == []
+    assert client.get("/supervisors/S9/tracks", params={"date": "2026-10-09"}).status_code == 404
+    assert client.get("/supervisors/S1/tracks", params={"date": "9.10."}).status_code == 400
