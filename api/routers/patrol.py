@@ -10,6 +10,8 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import ConnDep, SettingsDep
+from geogrid.errors import InvalidParameter
+from geogrid.patrol.coverage import CoverageRule, grid_visits
 from geogrid.patrol.fixes import known_supervisors, parse_fixes, store_fixes
 from geogrid.patrol.supervisors import (
     SupervisorSpec,
@@ -100,6 +102,28 @@ def supervisor_track(
 ) -> dict[str, Any]:
     """A supervisor's track of one day: segments split at gaps, flagged fixes as points."""
     return track_of_day(conn, supervisor_id, day, tz=settings.timezone, max_gap_s=max_gap_s)
+
+
+@router.get("/coverage/grids")
+def coverage_grids(
+    conn: ConnDep,
+    settings: SettingsDep,
+    first: Annotated[date, Query(alias="from", description="First day, YYYY-MM-DD.")],
+    last: Annotated[date, Query(alias="to", description="Last day, YYYY-MM-DD.")],
+    supervisor: Annotated[str | None, Query(description="One supervisor's grids only.")] = None,
+) -> dict[str, Any]:
+    """Each assigned grid with its visits (days patrolled) and dwell seconds in the period."""
+    if last < first or (last - first).days > 92:
+        raise InvalidParameter("Parameters 'from' and 'to' must span 1 to 93 days, in order.")
+    if supervisor is not None:
+        get_supervisor(conn, supervisor)
+    rows = grid_visits(conn, first, last, supervisor=supervisor, tz=settings.timezone)
+    return {
+        "from": first.isoformat(),
+        "to": last.isoformat(),
+        "rule": CoverageRule().__dict__,
+        "grids": rows,
+    }
 
 
 @router.post("/tracks")

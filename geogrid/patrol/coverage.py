@@ -116,3 +116,39 @@ def grid_dwell(
         {**r, "dwell_s": float(r["dwell_s"]), "patrolled": float(r["dwell_s"]) >= rule.min_dwell_s}
         for r in rows
     ]
+
+
+def grid_visits(
+    conn: Connection,
+    first: date,
+    last: date,
+    *,
+    supervisor: str | None = None,
+    rule: CoverageRule = CoverageRule(),
+    tz: str = "Asia/Shanghai",
+) -> list[dict[str, Any]]:
+    """Each assigned grid over ``first``..``last``: days assigned, days patrolled, dwell.
+
+    ``visits`` counts the days on which the grid was patrolled (the rule of
+    :func:`grid_dwell`); ``dwell_s`` sums the seconds within the buffer; a grid with no visit
+    in the period is ``never_patrolled``.
+    """
+    totals: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in grid_dwell(conn, first, last, rule=rule, tz=tz):
+        if supervisor is not None and row["supervisor_id"] != supervisor:
+            continue
+        key = (row["supervisor_id"], row["grid_code"])
+        entry = totals.setdefault(
+            key,
+            {
+                "supervisor_id": key[0],
+                "grid_code": key[1],
+                "days_assigned": 0,
+                "visits": 0,
+                "dwell_s": 0.0,
+            },
+        )
+        entry["days_assigned"] += 1
+        entry["visits"] += int(row["patrolled"])
+        entry["dwell_s"] = round(entry["dwell_s"] + row["dwell_s"], 1)
+    return [{**e, "never_patrolled": e["visits"] == 0} for e in totals.values()]

@@ -115,3 +115,39 @@ def test_track_of_a_day_is_split_at_gaps(client: TestClient) -> None:
     assert other["features"] == []
     assert client.get("/supervisors/S9/tracks", params={"date": "2026-10-09"}).status_code == 404
     assert client.get("/supervisors/S1/tracks", params={"date": "9.10."}).status_code == 400
+
+
+def test_coverage_grids(client: TestClient) -> None:
+    client.post(
+        "/supervisors",
+        json={"id": "S1", "name": "张三", "grids": [A11, A12], "valid_from": "2026-01-01"},
+    )
+    fixes = []
+    for i in range(5):
+        lon, lat = lonlat(A11, 20 + 15 * i, 50)  # inside A1-1 for 40 s
+        fixes.append(
+            {
+                "supervisor_id": "S1",
+                "timestamp": f"2026-10-09 09:00:{10 * i:02d}",
+                "lon": lon,
+                "lat": lat,
+            }
+        )
+    assert client.post("/tracks", json={"fixes": fixes}).status_code == 200
+    r = client.get(
+        "/coverage/grids", params={"from": "2026-10-09", "to": "2026-10-10", "supervisor": "S1"}
+    )
+    assert r.status_code == 200, r.text
+    grids = {g["grid_code"]: g for g in r.json()["grids"]}
+    assert grids[A11]["visits"] == 1 and grids[A11]["days_assigned"] == 2
+    assert grids[A12]["never_patrolled"] is True
+    assert (
+        client.get("/coverage/grids", params={"from": "2026-10-10", "to": "2026-10-09"}).status_code
+        == 400
+    )
+    assert (
+        client.get(
+            "/coverage/grids", params={"from": "2026-10-09", "to": "2026-10-09", "supervisor": "S9"}
+        ).status_code
+        == 404
+    )

@@ -78,3 +78,14 @@ def test_days_without_fixes_have_rows(walked: Engine) -> None:
         rows = grid_dwell(conn, DAY, date(2026, 10, 10))
     assert len(rows) == 6  # 3 grids × 2 days
     assert sum(r["patrolled"] for r in rows) == 1
+
+
+def test_visits_over_a_period(walked: Engine) -> None:
+    from geogrid.patrol.coverage import grid_visits
+
+    with walked.connect() as conn:
+        rows = {r["grid_code"]: r for r in grid_visits(conn, DAY, date(2026, 10, 11))}
+    assert rows[A11]["days_assigned"] == 3 and rows[A11]["visits"] == 1
+    assert rows[A11]["dwell_s"] == pytest.approx(40, abs=0.5)
+    assert rows[A11]["never_patrolled"] is False
+    assert rows[A12]["never_patrolled"] is True and rows[B11]["visits"] == 0
