@@ -8,39 +8,13 @@ status, attributes).
 
 from __future__ import annotations
 
-#: Staged columns of a component file (after validation), in COPY order.
-STAGED = (
-    "row_number",
-    "code",
-    "sub_class",
-    "sub_class_recorded",
-    "major_class",
-    "name",
-    "department",
-    "owner",
-    "maintainer",
-    "status",
-    "install_date",
-    "change_date",
-    "data_source",
-    "photo_url",
-    "note",
-    "wkb",
-)
-#: Attributes compared between the file and the inventory (besides geometry and code).
-OWNER = ("owner",)
-STATUS = ("status",)
-OTHER = (
-    "sub_class",
-    "name",
-    "department",
-    "maintainer",
-    "install_date",
-    "change_date",
-    "data_source",
-    "photo_url",
-    "note",
-)
+from geogrid.components.upload import COLUMNS
+
+#: Staged columns of a component file (after validation): its attributes, the mapped class
+#: beside the recorded one, the file row and the geometry as hex WKB.
+STAGED = ("row_number", *COLUMNS, "sub_class_recorded", "major_class", "wkb")
+#: Attributes compared besides code, geometry, owner and status (each reported on its own).
+OTHER = tuple(c for c in COLUMNS if c not in ("code", "owner", "status"))
 
 STAGE = """
 DROP TABLE IF EXISTS component_stage;
