@@ -23,6 +23,7 @@ from api.routers import (
     maps,
     ogc,
     patrol,
+    patrol_views,
     tiles,
 )
 from geogrid import __version__
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         component_updates.router,
         component_views.router,
         patrol.router,
+        patrol_views.router,
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -1,0 +1,7 @@
+"""The patrol coverage map page (巡查覆盖图)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["Patrol"])
