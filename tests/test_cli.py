@@ -155,3 +155,28 @@ def test_supervisors_and_tracks_import(territory_engine: Engine, tmp_path: Path)
     assert "2 new" in res.stdout and "1 flagged" in res.stdout
     res = geogrid(territory_engine, "tracks", "import", str(track))
     assert "2 already stored" in res.stdout
+    # one usable fix on A1-1: no segment, so nothing patrolled; the table names S1
+    res = geogrid(territory_engine, "coverage", "--from", "2026-10-09", "--to", "2026-10-09")
+    assert res.returncode == 0, res.stderr
+    assert "S1" in res.stdout and "0.00%" in res.stdout and "巡查覆盖" in res.stdout
+    out = tmp_path / "coverage.xlsx"
+    res = geogrid(
+        territory_engine,
+        "coverage",
+        "--from",
+        "2026-10-09",
+        "--to",
+        "2026-10-09",
+        "--level",
+        "street",
+        "-o",
+        str(out),
+    )
+    assert res.returncode == 0 and out.read_bytes()[:2] == b"PK", res.stderr
+    res = geogrid(territory_engine, "coverage", "--from", "2026-10-09", "--to", "2026-10-01")
+    assert res.returncode != 0 and "before" in res.stderr + res.stdout
+    assert "Traceback" not in res.stderr
+    res = geogrid(
+        territory_engine, "coverage", "--from", "2026-10-09", "--to", "2026-10-09", "--responses"
+    )
+    assert res.returncode == 0 and "0 task(s)" in res.stdout, res.stderr

@@ -1,82 +1,261 @@
-"""Patrol coverage (巡查覆盖率, DOMAIN.md §5): dwell time of each supervisor in each assigned grid.
+"""What each supervisor did on each day of shift (DOMAIN.md §5): coverage, online time, off post.
 
-A grid is patrolled by a supervisor on a day when the track — consecutive usable fixes joined
-into segments when less than ``max_gap_s`` apart — comes within ``buffer_m`` of the grid for at
-least ``min_dwell_s`` in total. The time a segment spends within the buffer is its duration
-times the share of its length inside the buffered grid (a segment of no length, a supervisor
-standing still, counts whole when it lies inside). Lengths are in metres, in a projection
-centred on the district.
+- **Coverage (巡查覆盖率).** Consecutive usable fixes (not flagged) of one local day less than
+  ``max_gap_s`` apart form the track's segments. A grid is patrolled by a supervisor on a day
+  when the segments spend at least ``min_dwell_s`` in total within ``buffer_m`` of it (the
+  grid buffered: its *zone*). A segment's time in a zone is its duration times the share of its
+  length inside the zone; a segment whose two ends lie inside counts whole (a zone is a block
+  rounded by the buffer and a walking segment is tens of metres long, so leaving and entering
+  again between two fixes is not measurable); a segment of no length (standing still) counts
+  whole when its point is inside.
+- **Online (上线率).** The shift time covered by consecutive usable fixes at most
+  ``online_gap_s`` (5 minutes) apart, over the shift's length.
+- **Off post (脱岗).** Of that online time, the part spent more than ``off_post_m`` (100 m)
+  outside the supervisor's assigned grids, by the same length-share rule. Time with the phone
+  off is offline time, not off-post time.
+
+Shifts are the supervisor's (default 08:00–18:00 local) unless ``supervisor_shifts`` holds
+another for that day; the grids are the versions valid on that day. Fixes are read from PostGIS
+with a binary COPY, one day at a time, and the geometry is computed with shapely's vectorised
+functions in a transverse Mercator projection centred on the district (lengths in metres).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
+import numpy as np
+import shapely
 import sqlalchemy as sa
+from pyproj import Transformer
 from sqlalchemy.engine import Connection
 
 from geogrid.crs import local_metric_proj4
+from geogrid.db.binary import read_columns
 from geogrid.patrol.tracks import day_bounds
+
+Progress = Callable[[str, float], None]
+_CHUNK = 20_000  # segments compared with a supervisor's zones at once (bounds memory)
 
 
 @dataclass(frozen=True)
 class CoverageRule:
-    """The three parameters of the coverage rule (all configurable, DOMAIN.md §5)."""
+    """The parameters of patrol analytics (all configurable, DOMAIN.md §5)."""
 
     buffer_m: float = 20.0
     max_gap_s: int = 120
     min_dwell_s: int = 30
+    online_gap_s: int = 300
+    off_post_m: float = 100.0
 
 
-_DWELL = """
-WITH days AS (
-    SELECT d::date AS day FROM generate_series(CAST(:first AS date), CAST(:last AS date),
-                                               interval '1 day') AS d
-), assigned AS (
-    SELECT sg.district_code, sg.supervisor_id, sg.grid_code, days.day
-    FROM supervisor_grids sg JOIN days
-      ON sg.valid_from <= days.day AND (sg.valid_to IS NULL OR sg.valid_to > days.day)
-), zones AS (
-    SELECT a.*, ST_Buffer(ST_Transform(g.geom, CAST(:proj AS text)), :buffer) AS zone
-    FROM assigned a
-    JOIN grids g ON g.district_code = a.district_code AND g.code = a.grid_code
-     AND g.valid_to IS NULL
-), points AS (
-    SELECT supervisor_id, fixed_at, (fixed_at AT TIME ZONE :tz)::date AS day,
-           ST_Transform(geom, CAST(:proj AS text)) AS g
-    FROM fixes
-    WHERE fixed_at >= :t0 AND fixed_at < :t1 AND cardinality(flags) = 0
-), pairs AS (
-    SELECT supervisor_id, day, fixed_at, g,
-           lead(fixed_at) OVER w AS next_at, lead(g) OVER w AS next_g,
-           lead(day) OVER w AS next_day
-    FROM points WINDOW w AS (PARTITION BY supervisor_id ORDER BY fixed_at)
-), segments AS (
-    SELECT supervisor_id, day, extract(epoch FROM next_at - fixed_at) AS seconds,
-           ST_MakeLine(g, next_g) AS line
-    FROM pairs
-    WHERE next_at IS NOT NULL AND next_day = day
-      AND next_at - fixed_at <= make_interval(secs => :gap)
-), dwell AS (
-    SELECT z.supervisor_id, z.day, z.grid_code,
-           sum(CASE WHEN ST_Length(s.line) = 0 THEN s.seconds
-                    ELSE s.seconds * ST_Length(ST_Intersection(s.line, z.zone))
-                         / ST_Length(s.line) END) AS seconds
-    FROM zones z
-    JOIN segments s ON s.supervisor_id = z.supervisor_id AND s.day = z.day
-     AND s.line && z.zone AND ST_Intersects(s.line, z.zone)
-    GROUP BY z.supervisor_id, z.day, z.grid_code
-)
-SELECT a.supervisor_id, a.day, a.grid_code, round(coalesce(d.seconds, 0)::numeric, 1) AS dwell_s
-FROM assigned a
-LEFT JOIN dwell d USING (supervisor_id, day, grid_code)
-ORDER BY a.supervisor_id, a.day, a.grid_code
+@dataclass
+class SupervisorDay:
+    """One supervisor on one day with grids assigned: seconds per grid, shift and online time."""
+
+    supervisor_id: str
+    day: date
+    shift_s: float
+    online_s: float
+    off_post_s: float
+    fixes: int
+    dwell: dict[str, float] = field(default_factory=dict)
+    #: Grid code → (community code, street code) of the version valid that day.
+    units: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+    def patrolled(self, min_dwell_s: float) -> set[str]:
+        """The assigned grids patrolled that day (dwell of at least ``min_dwell_s``)."""
+        return {g for g, s in self.dwell.items() if s >= min_dwell_s}
+
+
+# --- pure geometry -------------------------------------------------------------------------
+
+
+def _pairs(
+    seg_owner: np.ndarray,
+    seg_box: np.ndarray,
+    zone_owner: np.ndarray,
+    zone_box: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(segment, zone) index pairs of one owner whose bounding boxes overlap.
+
+    Both owner arrays are sorted; boxes are ``(n, 4)`` arrays of minx, miny, maxx, maxy.
+    """
+    found_s, found_z = [], []
+    owners = np.intersect1d(seg_owner, zone_owner)
+    s_lo, s_hi = np.searchsorted(seg_owner, owners), np.searchsorted(seg_owner, owners, "right")
+    z_lo, z_hi = (
+        np.searchsorted(zone_owner, owners),
+        np.searchsorted(zone_owner, owners, "right"),
+    )
+    for s0, s1, z0, z1 in zip(s_lo, s_hi, z_lo, z_hi, strict=True):
+        zb = zone_box[z0:z1]
+        for c0 in range(s0, s1, _CHUNK):
+            sb = seg_box[c0 : min(c0 + _CHUNK, s1)]
+            hit = (
+                (sb[:, None, 0] <= zb[None, :, 2])
+                & (sb[:, None, 2] >= zb[None, :, 0])
+                & (sb[:, None, 1] <= zb[None, :, 3])
+                & (sb[:, None, 3] >= zb[None, :, 1])
+            )
+            i, j = np.nonzero(hit)
+            found_s.append(i + c0)
+            found_z.append(j + z0)
+    if not found_s:
+        empty = np.zeros(0, dtype=np.intp)
+        return empty, empty
+    return np.concatenate(found_s), np.concatenate(found_z)
+
+
+def _inside_share(
+    polygons: np.ndarray, ax: np.ndarray, ay: np.ndarray, bx: np.ndarray, by: np.ndarray
+) -> np.ndarray:
+    """Share of each segment's length inside the matching polygon (prepared), 0–1.
+
+    Both ends inside: 1; no length: 1 when its point is inside; otherwise the length of the
+    intersection over the segment's length (0 when they do not meet).
+    """
+    a_in = shapely.contains_xy(polygons, ax, ay)
+    b_in = shapely.contains_xy(polygons, bx, by)
+    length = np.hypot(bx - ax, by - ay)
+    share = np.where(a_in & b_in, 1.0, 0.0)
+    share[length == 0] = a_in[length == 0]
+    todo = np.nonzero((length > 0) & ~(a_in & b_in))[0]
+    if len(todo):
+        coords = np.stack([ax[todo], ay[todo], bx[todo], by[todo]], axis=1).reshape(-1, 2, 2)
+        lines = shapely.linestrings(coords)
+        meets = shapely.intersects(polygons[todo], lines)
+        hit = todo[meets]
+        cut = shapely.intersection(lines[meets], polygons[hit])
+        share[hit] = np.minimum(shapely.length(cut) / length[hit], 1.0)
+    return share
+
+
+def zone_seconds(
+    seg_owner: np.ndarray,
+    ax: np.ndarray,
+    ay: np.ndarray,
+    bx: np.ndarray,
+    by: np.ndarray,
+    seconds: np.ndarray,
+    zone_owner: np.ndarray,
+    zones: np.ndarray,
+) -> np.ndarray:
+    """Seconds each zone holds of its owner's segments (one value per zone).
+
+    Segments (``a`` → ``b`` in metres, ``seconds`` long) and zones (prepared polygons) are
+    sorted by owner; a segment only counts in the zones of its own owner.
+    """
+    if len(zones) == 0 or len(seconds) == 0:
+        return np.zeros(len(zones))
+    seg_box = np.stack(
+        [np.minimum(ax, bx), np.minimum(ay, by), np.maximum(ax, bx), np.maximum(ay, by)], axis=1
+    )
+    ps, pz = _pairs(seg_owner, seg_box, zone_owner, shapely.bounds(zones))
+    share = _inside_share(zones[pz], ax[ps], ay[ps], bx[ps], by[ps])
+    return np.bincount(pz, weights=seconds[ps] * share, minlength=len(zones))
+
+
+def _segments(owner: np.ndarray, t: np.ndarray, max_gap_s: float) -> np.ndarray:
+    """Start indices of segments: the next fix has the same owner and is ≤ ``max_gap_s`` later."""
+    gap = np.diff(t)
+    return np.nonzero((owner[:-1] == owner[1:]) & (gap > 0) & (gap <= max_gap_s))[0]
+
+
+@dataclass(frozen=True)
+class DayTracks:
+    """The usable fixes of one day, sorted by owner then time, positions in metres."""
+
+    owner: np.ndarray
+    t: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+
+
+@dataclass(frozen=True)
+class DayPosts:
+    """Each owner's post on one day: zones (sorted by owner), area and shift (epoch seconds)."""
+
+    zone_owner: np.ndarray
+    zones: np.ndarray
+    areas: np.ndarray  # one polygon per owner index: assigned grids buffered by off_post_m
+    shift_start: np.ndarray
+    shift_end: np.ndarray
+
+
+def measure_day(tracks: DayTracks, posts: DayPosts, rule: CoverageRule) -> dict[str, np.ndarray]:
+    """Dwell per zone; online, off-post seconds and usable fixes per owner (pure).
+
+    Returns ``dwell`` (one value per zone), and ``online_s``, ``off_post_s``, ``fixes`` (one
+    value per owner index, ``len(posts.areas)`` long).
+    """
+    owners = len(posts.areas)
+    o, t, x, y = tracks.owner, tracks.t, tracks.x, tracks.y
+    i = _segments(o, t, rule.max_gap_s)
+    dwell = zone_seconds(
+        o[i], x[i], y[i], x[i + 1], y[i + 1], t[i + 1] - t[i], posts.zone_owner, posts.zones
+    )
+    j = _segments(o, t, rule.online_gap_s)
+    owner = o[j]
+    start = np.maximum(t[j], posts.shift_start[owner])
+    end = np.minimum(t[j + 1], posts.shift_end[owner])
+    clipped = np.maximum(end - start, 0.0)
+    k = np.nonzero(clipped > 0)[0]
+    outside = np.zeros(len(j))
+    if len(k):
+        jk = j[k]
+        outside[k] = 1.0 - _inside_share(posts.areas[owner[k]], x[jk], y[jk], x[jk + 1], y[jk + 1])
+    return {
+        "dwell": dwell,
+        "online_s": np.bincount(owner, weights=clipped, minlength=owners),
+        "off_post_s": np.bincount(owner, weights=clipped * outside, minlength=owners),
+        "fixes": np.bincount(o, minlength=owners),
+    }
+
+
+# --- reading the database --------------------------------------------------------------------
+
+_ASSIGNED = """
+SELECT sg.supervisor_id, d::date AS day, sg.grid_code
+FROM supervisor_grids sg
+JOIN generate_series(CAST(:first AS date), CAST(:last AS date), interval '1 day') AS d
+  ON sg.valid_from <= d::date AND (sg.valid_to IS NULL OR sg.valid_to > d::date)
+WHERE (CAST(:supervisor AS text) IS NULL OR sg.supervisor_id = :supervisor)
+ORDER BY sg.supervisor_id, day, sg.grid_code
+"""
+
+_SHIFTS = """
+SELECT s.id, s.shift_start, s.shift_end, h.day, h.shift_start AS day_start,
+       h.shift_end AS day_end
+FROM supervisors s
+LEFT JOIN supervisor_shifts h ON h.district_code = s.district_code AND h.supervisor_id = s.id
+     AND h.day BETWEEN :first AND :last
+WHERE s.id = ANY(:ids)
+"""
+
+_GRIDS = """
+SELECT code, version, valid_from, valid_to, community_code, street_code, ST_AsBinary(geom) AS wkb
+FROM grids
+WHERE code = ANY(:codes) AND (valid_to IS NULL OR valid_to > :t0)
+ORDER BY code, valid_from
+"""
+
+_FIXES = """
+SELECT s.n::int4 AS owner, extract(epoch FROM f.fixed_at)::float8 AS t,
+       ST_X(f.geom)::float8 AS lon, ST_Y(f.geom)::float8 AS lat
+FROM fixes f
+JOIN unnest(%(ids)s::text[]) WITH ORDINALITY AS s(id, n) ON f.supervisor_id = s.id
+WHERE f.fixed_at >= %(t0)s AND f.fixed_at < %(t1)s AND cardinality(f.flags) = 0
 """
 
 
-def _centre(conn: Connection) -> tuple[float, float]:
+def district_centre(conn: Connection) -> tuple[float, float]:
+    """Centre (lon, lat) of the current grids' extent: the origin of metric computations."""
     row = conn.execute(
         sa.text(
             "SELECT ST_X(c), ST_Y(c) FROM (SELECT ST_Centroid(ST_Extent(geom)) c FROM grids "
@@ -84,6 +263,206 @@ def _centre(conn: Connection) -> tuple[float, float]:
         )
     ).one()
     return (row[0], row[1]) if row[0] is not None else (116.4, 39.9)
+
+
+@dataclass
+class _Version:
+    valid_from: datetime
+    valid_to: datetime | None
+    community: str
+    street: str
+    geom: Any  # shapely polygon, metres
+
+
+class _Posts:
+    """Assignments, shifts and grid geometry of a period, with zones built once per version."""
+
+    def __init__(
+        self,
+        conn: Connection,
+        first: date,
+        last: date,
+        supervisor: str | None,
+        rule: CoverageRule,
+        tz: str,
+        to_metric: Transformer,
+    ) -> None:
+        self.rule, self.tz = rule, tz
+        self.assigned: dict[date, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+        for sup, day, grid in conn.execute(
+            sa.text(_ASSIGNED), {"first": first, "last": last, "supervisor": supervisor}
+        ):
+            self.assigned[day][sup].append(grid)
+        self.ids = sorted({s for per_day in self.assigned.values() for s in per_day})
+        self.index = {s: n for n, s in enumerate(self.ids)}
+        self.default_shift: dict[str, tuple[time, time]] = {}
+        self.day_shift: dict[tuple[str, date], tuple[time, time]] = {}
+        for r in conn.execute(
+            sa.text(_SHIFTS), {"ids": self.ids, "first": first, "last": last}
+        ).mappings():
+            self.default_shift[r["id"]] = (r["shift_start"], r["shift_end"])
+            if r["day"] is not None:
+                self.day_shift[(r["id"], r["day"])] = (r["day_start"], r["day_end"])
+        codes = sorted({g for d in self.assigned.values() for gs in d.values() for g in gs})
+        t0, _ = day_bounds(first, tz)
+        _, t1 = day_bounds(last, tz)
+        self.versions: dict[str, list[_Version]] = defaultdict(list)
+        rows = conn.execute(sa.text(_GRIDS), {"codes": codes, "t0": t0, "t1": t1}).all()
+        geoms = shapely.from_wkb([bytes(r.wkb) for r in rows])
+        if len(rows):
+            geoms = shapely.transform(geoms, lambda xy: np.column_stack(to_metric.transform(*xy.T)))
+            geoms = shapely.make_valid(geoms)
+        for g, geom in zip(rows, geoms, strict=True):
+            self.versions[g.code].append(
+                _Version(g.valid_from, g.valid_to, g.community_code, g.street_code, geom)
+            )
+        self._zones: dict[int, Any] = {}
+        self._areas: dict[tuple[int, ...], Any] = {}
+
+    def version(self, code: str, day: date) -> _Version | None:
+        """The grid's version valid on ``day`` (the latest that started before its end).
+
+        A day before the grid's first version (grids drawn after the fact, for a period
+        already patrolled) takes that first version.
+        """
+        start, end = day_bounds(day, self.tz)
+        versions = self.versions.get(code, [])
+        valid = [
+            v for v in versions if v.valid_from < end and (v.valid_to is None or v.valid_to > start)
+        ]
+        if valid:
+            return valid[-1]
+        later = [v for v in versions if v.valid_from >= end]
+        return later[0] if later else None
+
+    def _zone(self, version: _Version) -> Any:
+        key = id(version)
+        if key not in self._zones:
+            zone = shapely.buffer(version.geom, self.rule.buffer_m, quad_segs=4)
+            shapely.prepare(zone)
+            self._zones[key] = zone
+        return self._zones[key]
+
+    def _area(self, versions: list[_Version]) -> Any:
+        key = tuple(sorted(id(v) for v in versions))
+        if key not in self._areas:
+            union = shapely.union_all([v.geom for v in versions])
+            area = shapely.buffer(union, self.rule.off_post_m, quad_segs=4)
+            shapely.prepare(area)
+            self._areas[key] = area
+        return self._areas[key]
+
+    def shift(self, supervisor: str, day: date) -> tuple[float, float]:
+        """The shift of ``supervisor`` on ``day`` as epoch seconds."""
+        start, end = self.day_shift.get((supervisor, day)) or self.default_shift.get(
+            supervisor, (time(8), time(18))
+        )
+        zone = ZoneInfo(self.tz)
+        return (
+            datetime.combine(day, start, zone).timestamp(),
+            datetime.combine(day, end, zone).timestamp(),
+        )
+
+    def of_day(self, day: date) -> tuple[DayPosts, list[tuple[str, str, _Version]]]:
+        """The posts of ``day`` and, per zone, (supervisor, grid code, version)."""
+        owners = len(self.ids)
+        zone_owner, zones, keys = [], [], []
+        areas = np.array([shapely.Polygon()] * owners, dtype=object)
+        starts, ends = np.zeros(owners), np.zeros(owners)
+        for sup, grids in sorted(self.assigned.get(day, {}).items()):
+            n = self.index[sup]
+            starts[n], ends[n] = self.shift(sup, day)
+            versions = []
+            for code in grids:
+                version = self.version(code, day)
+                if version is None:
+                    continue
+                versions.append(version)
+                zone_owner.append(n)
+                zones.append(self._zone(version))
+                keys.append((sup, code, version))
+            if versions:
+                areas[n] = self._area(versions)
+        posts = DayPosts(
+            np.array(zone_owner, dtype=np.intp),
+            np.array(zones, dtype=object),
+            areas,
+            starts,
+            ends,
+        )
+        return posts, keys
+
+
+def read_day_tracks(
+    conn: Connection, ids: list[str], day: date, tz: str, to_metric: Transformer
+) -> DayTracks:
+    """The usable fixes of ``ids`` on local ``day``, sorted by owner (index in ``ids``), time."""
+    t0, t1 = day_bounds(day, tz)
+    cols = read_columns(
+        conn,
+        _FIXES,
+        {"ids": ids, "t0": t0, "t1": t1},
+        [("owner", "int4"), ("t", "float8"), ("lon", "float8"), ("lat", "float8")],
+    )
+    order = np.lexsort((cols["t"], cols["owner"]))
+    x, y = to_metric.transform(cols["lon"][order], cols["lat"][order])
+    return DayTracks(
+        (cols["owner"][order] - 1).astype(np.intp), cols["t"][order], np.asarray(x), np.asarray(y)
+    )
+
+
+def metric_transformer(conn: Connection) -> Transformer:
+    """WGS84 → metres around the district's centre (always lon, lat order)."""
+    return Transformer.from_crs(
+        "EPSG:4326", local_metric_proj4(*district_centre(conn)), always_xy=True
+    )
+
+
+def patrol_days(
+    conn: Connection,
+    first: date,
+    last: date,
+    *,
+    supervisor: str | None = None,
+    rule: CoverageRule = CoverageRule(),
+    tz: str = "Asia/Shanghai",
+    progress: Progress | None = None,
+) -> list[SupervisorDay]:
+    """Every supervisor-day of ``first``..``last`` (local days) on which grids were assigned.
+
+    Each has the seconds spent within the buffer of every assigned grid (0 when never near),
+    the shift's length, the online and off-post seconds within the shift, and the usable fixes.
+    """
+    report = progress or (lambda stage, fraction: None)
+    to_metric = metric_transformer(conn)
+    posts = _Posts(conn, first, last, supervisor, rule, tz, to_metric)
+    out: list[SupervisorDay] = []
+    days = (last - first).days + 1
+    for k in range(days):
+        day = first + timedelta(days=k)
+        report(f"patrol {day.isoformat()}", k / days)
+        if not posts.assigned.get(day):
+            continue
+        day_posts, keys = posts.of_day(day)
+        tracks = read_day_tracks(conn, posts.ids, day, tz, to_metric)
+        measured = measure_day(tracks, day_posts, rule)
+        per_owner: dict[str, SupervisorDay] = {}
+        for sup in sorted(posts.assigned[day]):
+            n = posts.index[sup]
+            per_owner[sup] = SupervisorDay(
+                supervisor_id=sup,
+                day=day,
+                shift_s=float(day_posts.shift_end[n] - day_posts.shift_start[n]),
+                online_s=round(float(measured["online_s"][n]), 1),
+                off_post_s=round(float(measured["off_post_s"][n]), 1),
+                fixes=int(measured["fixes"][n]),
+            )
+            out.append(per_owner[sup])
+        for (sup, code, version), seconds in zip(keys, measured["dwell"], strict=True):
+            per_owner[sup].dwell[code] = round(float(seconds), 1)
+            per_owner[sup].units[code] = (version.community, version.street)
+    report("done", 1.0)
+    return out
 
 
 def grid_dwell(
@@ -99,22 +478,16 @@ def grid_dwell(
     Every assigned grid of every day of ``first``..``last`` (local days) has a row, with 0 s
     when the supervisor never came near it.
     """
-    t0, _ = day_bounds(first, tz)
-    _, t1 = day_bounds(last, tz)
-    params = {
-        "first": first,
-        "last": last,
-        "t0": t0,
-        "t1": t1,
-        "tz": tz,
-        "proj": local_metric_proj4(*_centre(conn)),
-        "buffer": rule.buffer_m,
-        "gap": rule.max_gap_s,
-    }
-    rows = conn.execute(sa.text(_DWELL), params).mappings().all()
     return [
-        {**r, "dwell_s": float(r["dwell_s"]), "patrolled": float(r["dwell_s"]) >= rule.min_dwell_s}
-        for r in rows
+        {
+            "supervisor_id": d.supervisor_id,
+            "day": d.day,
+            "grid_code": code,
+            "dwell_s": seconds,
+            "patrolled": seconds >= rule.min_dwell_s,
+        }
+        for d in patrol_days(conn, first, last, rule=rule, tz=tz)
+        for code, seconds in sorted(d.dwell.items())
     ]
 
 
@@ -130,25 +503,24 @@ def grid_visits(
     """Each assigned grid over ``first``..``last``: days assigned, days patrolled, dwell.
 
     ``visits`` counts the days on which the grid was patrolled (the rule of
-    :func:`grid_dwell`); ``dwell_s`` sums the seconds within the buffer; a grid with no visit
+    :func:`patrol_days`); ``dwell_s`` sums the seconds within the buffer; a grid with no visit
     in the period is ``never_patrolled``.
     """
     totals: dict[tuple[str, str], dict[str, Any]] = {}
-    for row in grid_dwell(conn, first, last, rule=rule, tz=tz):
-        if supervisor is not None and row["supervisor_id"] != supervisor:
-            continue
-        key = (row["supervisor_id"], row["grid_code"])
-        entry = totals.setdefault(
-            key,
-            {
-                "supervisor_id": key[0],
-                "grid_code": key[1],
-                "days_assigned": 0,
-                "visits": 0,
-                "dwell_s": 0.0,
-            },
-        )
-        entry["days_assigned"] += 1
-        entry["visits"] += int(row["patrolled"])
-        entry["dwell_s"] = round(entry["dwell_s"] + row["dwell_s"], 1)
-    return [{**e, "never_patrolled": e["visits"] == 0} for e in totals.values()]
+    for d in patrol_days(conn, first, last, supervisor=supervisor, rule=rule, tz=tz):
+        for code, seconds in d.dwell.items():
+            key = (d.supervisor_id, code)
+            entry = totals.setdefault(
+                key,
+                {
+                    "supervisor_id": key[0],
+                    "grid_code": key[1],
+                    "days_assigned": 0,
+                    "visits": 0,
+                    "dwell_s": 0.0,
+                },
+            )
+            entry["days_assigned"] += 1
+            entry["visits"] += int(seconds >= rule.min_dwell_s)
+            entry["dwell_s"] = round(entry["dwell_s"] + seconds, 1)
+    return [{**totals[k], "never_patrolled": totals[k]["visits"] == 0} for k in sorted(totals)]

@@ -225,6 +225,55 @@ def get_supervisor(conn: Connection, supervisor_id: str) -> dict[str, Any]:
     return _row(row)
 
 
+@dataclass(frozen=True)
+class ShiftSpec:
+    """A supervisor's shift on one day, replacing their default shift that day."""
+
+    day: date
+    shift_start: time
+    shift_end: time
+
+
+def set_shifts(conn: Connection, supervisor_id: str, shifts: list[ShiftSpec]) -> int:
+    """Store the shifts of days for a supervisor (the caller's transaction); the day count.
+
+    Raises
+    ------
+    NotFound
+        When the supervisor is unknown.
+    ValidationFailed
+        Naming every day whose shift does not end after it starts, or a day given twice.
+    """
+    get_supervisor(conn, supervisor_id)
+    problems = [
+        Problem(
+            f"shift {s.day}", "bad_shift", f"Shift of {s.day}: it does not end after it starts."
+        )
+        for s in shifts
+        if s.shift_end <= s.shift_start
+    ]
+    days = [s.day for s in shifts]
+    problems += [
+        Problem(f"shift {d}", "duplicate_day", f"Shift of {d}: the day is given twice.")
+        for d in sorted({d for d in days if days.count(d) > 1})
+    ]
+    if problems:
+        raise ValidationFailed(
+            f"The shifts were not stored: {problems[0].message} Nothing was written.", problems
+        )
+    for s in shifts:
+        conn.execute(
+            sa.text(
+                "INSERT INTO supervisor_shifts (district_code, supervisor_id, day, shift_start, "
+                "shift_end) SELECT district_code, id, :day, :start, :end FROM supervisors "
+                "WHERE id = :id ON CONFLICT (district_code, supervisor_id, day) DO UPDATE SET "
+                "shift_start = EXCLUDED.shift_start, shift_end = EXCLUDED.shift_end"
+            ),
+            {"id": supervisor_id, "day": s.day, "start": s.shift_start, "end": s.shift_end},
+        )
+    return len(shifts)
+
+
 def _time(text: str, default: time) -> time:
     return time.fromisoformat(text) if text else default
 

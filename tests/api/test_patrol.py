@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
+
 from fastapi.testclient import TestClient
 
 from tests.cases_data import lonlat
 
-A11, A12 = "530114001001001", "530114001001002"
+A11, A12, B11 = "530114001001001", "530114001001002", "530114002001001"
 
 
 def test_register_supervisor_then_post_tracks(client: TestClient) -> None:
@@ -151,3 +153,141 @@ def test_coverage_grids(client: TestClient) -> None:
         ).status_code
         == 404
     )
+
+
+def _walk_b11(client: TestClient) -> None:
+    """S1 guards B1-1 and walks east along its centre line at 1 m/s, a fix each 10 s."""
+    r = client.post(
+        "/supervisors",
+        json={"id": "S1", "name": "张三", "grids": [B11, A11], "valid_from": "2026-01-01"},
+    )
+    assert r.status_code == 201, r.text
+    fixes = []
+    for i in range(21):
+        lon, lat = lonlat(B11, 10.0 * i, 50.0)
+        fixes.append(
+            {
+                "supervisor_id": "S1",
+                "timestamp": f"2026-10-09T09:0{i * 10 // 60}:{i * 10 % 60:02d}+08:00",
+                "lon": lon,
+                "lat": lat,
+            }
+        )
+    assert client.post("/tracks", json={"fixes": fixes}).status_code == 200
+
+
+def test_coverage_in_every_format(client: TestClient) -> None:
+    _walk_b11(client)
+    r = client.get("/coverage", params={"from": "2026-10-09", "to": "2026-10-09"})
+    assert r.status_code == 200, r.text
+    [row] = r.json()["rows"]
+    # 200 s along B1-1 (the walk starts at its west edge): patrolled; A1-1 is 50 m away
+    assert (row["code"], row["assigned_grids"], row["patrolled_grids"]) == ("S1", 2, 1)
+    assert row["coverage_rate"] == 50.0 and row["online_rate"] == 0.56  # 200 s of 10 h
+    assert row["grids_never"] == [A11]
+    street = client.get(
+        "/coverage", params={"from": "2026-10-09", "to": "2026-10-09", "level": "street"}
+    ).json()
+    assert [(r["code"], r["coverage_rate"]) for r in street["rows"]] == [
+        ("530114001", 0.0),
+        ("530114002", 100.0),
+    ]
+    # a wider buffer reaches A1-1 (50 m north of the walk)
+    wide = client.get(
+        "/coverage", params={"from": "2026-10-09", "to": "2026-10-09", "buffer_m": 60}
+    ).json()
+    assert wide["rows"][0]["patrolled_grids"] == 2 and wide["rule"]["buffer_m"] == 60
+    csv = client.get(
+        "/coverage", params={"from": "2026-10-09", "to": "2026-10-09", "format": "csv"}
+    )
+    assert csv.headers["content-type"].startswith("text/csv")
+    lines = csv.content.decode("utf-8-sig").splitlines()
+    assert "巡查覆盖率(%)" in lines[0] and lines[1].startswith("S1,张三")
+    xlsx = client.get(
+        "/coverage", params={"from": "2026-10-09", "to": "2026-10-09", "format": "xlsx"}
+    )
+    assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
+
+
+def test_coverage_as_a_job(client: TestClient) -> None:
+    _walk_b11(client)
+    r = client.get("/coverage", params={"from": "2026-10-09", "to": "2026-10-10", "async": "true"})
+    assert r.status_code == 202, r.text
+    for _ in range(100):
+        job = client.get(f"/jobs/{r.json()['job']}").json()
+        if job["status"] in ("succeeded", "failed"):
+            break
+        time.sleep(0.05)
+    assert job["status"] == "succeeded", job
+    assert job["result"]["rows"][0]["grid_days"] == 4
+
+
+def test_coverage_parameters_are_checked(client: TestClient) -> None:
+    _walk_b11(client)
+    r = client.get("/coverage", params={"from": "2026-10-09", "to": "2026-10-01"})
+    assert r.status_code == 400 and "'from' and 'to'" in r.json()["message"]
+    r = client.get("/coverage", params={"from": "2026-01-01", "to": "2026-12-31"})
+    assert r.status_code == 400
+    r = client.get("/coverage", params={"from": "2026-10-09", "to": "2026-10-09", "level": "x"})
+    assert r.status_code == 400 and "level" in r.text
+    r = client.get(
+        "/coverage", params={"from": "2026-10-09", "to": "2026-10-09", "supervisor": "S9"}
+    )
+    assert r.status_code == 404 and "S9" in r.json()["message"]
+    r = client.get("/coverage", params={"from": "2026-10-09", "to": "2026-10-09", "buffer_m": -1})
+    assert r.status_code == 400 and "buffer_m" in r.text
+
+
+def test_shifts_of_days(client: TestClient) -> None:
+    _walk_b11(client)
+    body = {"shifts": [{"date": "2026-10-09", "shift_start": "09:00", "shift_end": "09:10"}]}
+    r = client.put("/supervisors/S1/shifts", json=body)
+    assert r.status_code == 200 and r.json()["days"] == 1
+    row = client.get("/coverage", params={"from": "2026-10-09", "to": "2026-10-09"}).json()
+    assert row["rows"][0]["online_rate"] == 33.33  # 200 s of a 600 s shift
+    bad = {"shifts": [{"date": "2026-10-09", "shift_start": "10:00", "shift_end": "09:00"}]}
+    r = client.put("/supervisors/S1/shifts", json=bad)
+    assert r.status_code == 422 and "2026-10-09" in r.json()["message"]
+    assert client.put("/supervisors/S9/shifts", json=body).status_code == 404
+
+
+def test_response_times_of_cases_and_of_tasks(client: TestClient) -> None:
+    _walk_b11(client)
+    # 40 m off the walk, inside B1-1: its 50 m circle is entered at x = 65 m, 09:01:05
+    lon, lat = lonlat(B11, 95.0, 90.0)
+    case = {
+        "case_id": "H1",
+        "source": "hotline",
+        "sub_class": "06010",
+        "lon": lon,
+        "lat": lat,
+        "reported_at": "2026-10-09T09:00:05",
+        "registered_at": "2026-10-09T09:00:30",
+    }
+    assert client.post("/cases", json=case).status_code == 201, "case"
+    r = client.get("/patrol/response-times", params={"from": "2026-10-09", "to": "2026-10-09"})
+    assert r.status_code == 200, r.text
+    [task] = r.json()["tasks"]
+    assert (task["case_id"], task["kind"], task["response_s"]) == ("H1", "verify", 60)
+    assert r.json()["totals"]["within_target_rate"] == 100.0
+    body = {
+        "tasks": [
+            {
+                "case_id": "X1",
+                "supervisor_id": "S1",
+                "lon": lon,
+                "lat": lat,
+                "dispatched_at": "2026-10-09T09:00:30",
+            }
+        ]
+    }
+    r = client.post("/patrol/response-times", json=body)
+    assert r.status_code == 200 and r.json()["tasks"][0]["response_s"] == 35
+    body["tasks"][0]["supervisor_id"] = "S9"
+    r = client.post("/patrol/response-times", json=body)
+    assert r.status_code == 400 and "S9" in r.json()["message"]
+    xlsx = client.get(
+        "/patrol/response-times",
+        params={"from": "2026-10-09", "to": "2026-10-09", "format": "xlsx"},
+    )
+    assert xlsx.content[:2] == b"PK"
