@@ -202,6 +202,9 @@ def coverage(
     run_async: Annotated[
         bool, Query(alias="async", description="Compute as a background job (json): 202.")
     ] = False,
+    roads: Annotated[
+        bool, Query(description="Also the share of road length near the track (slower).")
+    ] = False,
 ) -> dict[str, Any] | Response:
     """Patrol coverage, online rate and off-post time of a period per supervisor or unit."""
     _period(first, last)
@@ -217,6 +220,7 @@ def coverage(
             supervisor=supervisor,
             rule=rule,
             tz=settings.timezone,
+            roads=roads,
             progress=progress,
         )
 

@@ -81,6 +81,9 @@ def coverage(
     buffer_m: float = typer.Option(20.0, help="Distance (m) from a grid that counts as in it."),
     max_gap_s: int = typer.Option(120, help="Longest gap (s) between fixes of one segment."),
     min_dwell_s: int = typer.Option(30, help="Seconds near a grid that make it patrolled."),
+    roads: bool = typer.Option(
+        False, "--roads", help="Also the share of road length near the track (slower)."
+    ),
     responses: bool = typer.Option(
         False, "--responses", help="Report the response times of verification tasks instead."
     ),
@@ -127,6 +130,7 @@ def coverage(
                 supervisor=supervisor,
                 rule=rule,
                 tz=tz,
+                roads=roads,
                 progress=lambda stage, f: bar.update(job, description=stage, completed=f),
             )
     if output is not None and output.suffix.lower() == ".xlsx":

@@ -10,6 +10,9 @@
   whole when its point is inside.
 - **Online (上线率).** The shift time covered by consecutive usable fixes at most
   ``online_gap_s`` (5 minutes) apart, over the shift's length.
+- **Road coverage (道路覆盖率), a second measure, on request.** The share of the road length
+  inside each assigned grid that lies within ``buffer_m`` of the day's segments, measured on
+  points every ``ROAD_STEP_M`` along the roads.
 - **Off post (脱岗).** Of that online time, the part spent more than ``off_post_m`` (100 m)
   outside the supervisor's assigned grids, by the same length-share rule. Time with the phone
   off is offline time, not off-post time.
@@ -41,6 +44,7 @@ from geogrid.patrol.tracks import day_bounds
 
 Progress = Callable[[str, float], None]
 _CHUNK = 20_000  # segments compared with a supervisor's zones at once (bounds memory)
+ROAD_STEP_M = 5.0
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,9 @@ class SupervisorDay:
     dwell: dict[str, float] = field(default_factory=dict)
     #: Grid code → (community code, street code) of the version valid that day.
     units: dict[str, tuple[str, str]] = field(default_factory=dict)
+    #: Grid code → (road metres in the grid, metres within the buffer of the track), when
+    #: road coverage was asked for.
+    roads: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     def patrolled(self, min_dwell_s: float) -> set[str]:
         """The assigned grids patrolled that day (dwell of at least ``min_dwell_s``)."""
@@ -186,13 +193,46 @@ class DayPosts:
     areas: np.ndarray  # one polygon per owner index: assigned grids buffered by off_post_m
     shift_start: np.ndarray
     shift_end: np.ndarray
+    #: Points along the roads of each zone's grid: x, y, metres each stands for, zone index.
+    road_points: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
+
+
+def road_cover(
+    seg_owner: np.ndarray,
+    lines: np.ndarray,
+    points: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    zone_owner: np.ndarray,
+    zones: int,
+    buffer_m: float,
+) -> np.ndarray:
+    """Road metres of each zone within ``buffer_m`` of its owner's segments ``lines``."""
+    px, py, weight, zone = points
+    covered = np.zeros(zones)
+    if len(px) == 0 or len(lines) == 0:
+        return covered
+    owner = zone_owner[zone]
+    order = np.argsort(owner, kind="stable")
+    owners = np.intersect1d(seg_owner, owner)
+    s_lo, s_hi = np.searchsorted(seg_owner, owners), np.searchsorted(seg_owner, owners, "right")
+    sorted_owner = owner[order]
+    p_lo = np.searchsorted(sorted_owner, owners)
+    p_hi = np.searchsorted(sorted_owner, owners, "right")
+    for s0, s1, q0, q1 in zip(s_lo, s_hi, p_lo, p_hi, strict=True):
+        tree = shapely.STRtree(lines[s0:s1])
+        pick = order[q0:q1]
+        hit, _ = tree.query(
+            shapely.points(px[pick], py[pick]), predicate="dwithin", distance=buffer_m
+        )
+        near = pick[np.unique(hit)]
+        covered += np.bincount(zone[near], weights=weight[near], minlength=zones)
+    return covered
 
 
 def measure_day(tracks: DayTracks, posts: DayPosts, rule: CoverageRule) -> dict[str, np.ndarray]:
     """Dwell per zone; online, off-post seconds and usable fixes per owner (pure).
 
-    Returns ``dwell`` (one value per zone), and ``online_s``, ``off_post_s``, ``fixes`` (one
-    value per owner index, ``len(posts.areas)`` long).
+    Returns ``dwell`` and ``road_covered_m`` (one value per zone), and ``online_s``,
+    ``off_post_s``, ``fixes`` (one value per owner index, ``len(posts.areas)`` long).
     """
     owners = len(posts.areas)
     o, t, x, y = tracks.owner, tracks.t, tracks.x, tracks.y
@@ -210,8 +250,17 @@ def measure_day(tracks: DayTracks, posts: DayPosts, rule: CoverageRule) -> dict[
     if len(k):
         jk = j[k]
         outside[k] = 1.0 - _inside_share(posts.areas[owner[k]], x[jk], y[jk], x[jk + 1], y[jk + 1])
+    roads = None
+    if posts.road_points is not None:
+        lines = shapely.linestrings(
+            np.stack([x[i], y[i], x[i + 1], y[i + 1]], axis=1).reshape(-1, 2, 2)
+        )
+        roads = road_cover(
+            o[i], lines, posts.road_points, posts.zone_owner, len(posts.zones), rule.buffer_m
+        )
     return {
         "dwell": dwell,
+        "road_covered_m": roads if roads is not None else np.zeros(len(posts.zones)),
         "online_s": np.bincount(owner, weights=clipped, minlength=owners),
         "off_post_s": np.bincount(owner, weights=clipped * outside, minlength=owners),
         "fixes": np.bincount(o, minlength=owners),
@@ -286,6 +335,7 @@ class _Posts:
         rule: CoverageRule,
         tz: str,
         to_metric: Transformer,
+        roads: bool = False,
     ) -> None:
         self.rule, self.tz = rule, tz
         self.assigned: dict[date, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
@@ -318,6 +368,32 @@ class _Posts:
             )
         self._zones: dict[int, Any] = {}
         self._areas: dict[tuple[int, ...], Any] = {}
+        self._samples: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self.roads: Any = None
+        if roads:
+            wkb = conn.execute(sa.text("SELECT ST_AsBinary(geom) FROM roads")).scalars().all()
+            lines = shapely.from_wkb([bytes(w) for w in wkb])
+            if len(lines):
+                lines = shapely.transform(
+                    lines, lambda xy: np.column_stack(to_metric.transform(*xy.T))
+                )
+            self.roads = shapely.STRtree(lines)
+
+    def road_samples(self, version: _Version) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Points every ~``ROAD_STEP_M`` along the roads inside the grid, and their metres."""
+        key = id(version)
+        if key not in self._samples:
+            near = self.roads.geometries[self.roads.query(version.geom)]
+            parts = shapely.get_parts(shapely.intersection(near, version.geom))
+            parts = parts[shapely.get_type_id(parts) == 1]  # line pieces; touching points go
+            length = shapely.length(parts)
+            count = np.maximum(np.ceil(length / ROAD_STEP_M), 1).astype(int)
+            which = np.repeat(np.arange(len(parts)), count)
+            rank = np.arange(len(which)) - np.repeat(np.cumsum(count) - count, count)
+            step = (length / count)[which]
+            points = shapely.line_interpolate_point(parts[which], (rank + 0.5) * step)
+            self._samples[key] = (shapely.get_x(points), shapely.get_y(points), step)
+        return self._samples[key]
 
     def version(self, code: str, day: date) -> _Version | None:
         """The grid's version valid on ``day`` (the latest that started before its end).
@@ -383,12 +459,22 @@ class _Posts:
                 keys.append((sup, code, version))
             if versions:
                 areas[n] = self._area(versions)
+        road_points = None
+        if self.roads is not None:
+            samples = [self.road_samples(version) for _, _, version in keys]
+            road_points = (
+                np.concatenate([p[0] for p in samples] or [np.zeros(0)]),
+                np.concatenate([p[1] for p in samples] or [np.zeros(0)]),
+                np.concatenate([p[2] for p in samples] or [np.zeros(0)]),
+                np.repeat(np.arange(len(samples)), [len(p[0]) for p in samples]).astype(np.intp),
+            )
         posts = DayPosts(
             np.array(zone_owner, dtype=np.intp),
             np.array(zones, dtype=object),
             areas,
             starts,
             ends,
+            road_points,
         )
         return posts, keys
 
@@ -426,16 +512,18 @@ def patrol_days(
     supervisor: str | None = None,
     rule: CoverageRule = CoverageRule(),
     tz: str = "Asia/Shanghai",
+    roads: bool = False,
     progress: Progress | None = None,
 ) -> list[SupervisorDay]:
     """Every supervisor-day of ``first``..``last`` (local days) on which grids were assigned.
 
     Each has the seconds spent within the buffer of every assigned grid (0 when never near),
-    the shift's length, the online and off-post seconds within the shift, and the usable fixes.
+    the shift's length, the online and off-post seconds within the shift, and the usable fixes;
+    with ``roads``, the road metres of each grid and those within the buffer of the track.
     """
     report = progress or (lambda stage, fraction: None)
     to_metric = metric_transformer(conn)
-    posts = _Posts(conn, first, last, supervisor, rule, tz, to_metric)
+    posts = _Posts(conn, first, last, supervisor, rule, tz, to_metric, roads=roads)
     out: list[SupervisorDay] = []
     days = (last - first).days + 1
     for k in range(days):
@@ -458,9 +546,13 @@ def patrol_days(
                 fixes=int(measured["fixes"][n]),
             )
             out.append(per_owner[sup])
-        for (sup, code, version), seconds in zip(keys, measured["dwell"], strict=True):
-            per_owner[sup].dwell[code] = round(float(seconds), 1)
+        for k, (sup, code, version) in enumerate(keys):
+            per_owner[sup].dwell[code] = round(float(measured["dwell"][k]), 1)
             per_owner[sup].units[code] = (version.community, version.street)
+            if roads:
+                total = float(posts.road_samples(version)[2].sum())
+                covered = float(measured["road_covered_m"][k])
+                per_owner[sup].roads[code] = (round(total, 1), round(min(covered, total), 1))
     report("done", 1.0)
     return out
 

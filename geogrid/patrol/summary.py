@@ -10,6 +10,8 @@ Built from :func:`geogrid.patrol.coverage.patrol_days`. Per row:
 - ``online_rate`` = online shift minutes / shift minutes × 100 (standard ≥ 60 %);
   ``offline_minutes`` the rest of the shift; ``off_post_minutes`` online shift time more than
   100 m outside the assigned grids.
+- With ``roads``, the second measure: ``road_coverage_rate`` = road metre-days within the
+  buffer of the track / road metre-days in the assigned grids × 100 (null otherwise).
 
 Grids belong to the community and street of their version on the day; a supervisor's online
 and off-post time belongs to the unit holding most of their assigned grid-days (their post).
@@ -51,6 +53,9 @@ COLUMNS = (
     "offline_minutes",
     "off_post_minutes",
     "fixes",
+    "road_m",
+    "road_covered_m",
+    "road_coverage_rate",
 )
 LABELS = {
     "code": "编码",
@@ -69,6 +74,9 @@ LABELS = {
     "offline_minutes": "离线时长(分钟)",
     "off_post_minutes": "脱岗时长(分钟)",
     "fixes": "有效定位点数",
+    "road_m": "道路长度(米)",
+    "road_covered_m": "巡查道路长度(米)",
+    "road_coverage_rate": "道路覆盖率(%)",
 }
 LEVEL_LABELS = {"supervisor": "监督员", "community": "社区", "street": "街道", "district": "区"}
 
@@ -97,6 +105,9 @@ class _Unit:
         self.online_s = 0.0
         self.off_post_s = 0.0
         self.fixes = 0
+        self.road_m = 0.0
+        self.road_covered_m = 0.0
+        self.roads = False
 
     def add_grids(self, day: SupervisorDay, grids: list[str], min_dwell_s: float) -> None:
         for code in grids:
@@ -105,6 +116,10 @@ class _Unit:
             if day.dwell[code] >= min_dwell_s:
                 self.patrolled.add(code)
                 self.patrolled_days += 1
+            if code in day.roads:
+                self.roads = True
+                self.road_m += day.roads[code][0]
+                self.road_covered_m += day.roads[code][1]
 
     def add_person(self, day: SupervisorDay) -> None:
         self.supervisors.add(day.supervisor_id)
@@ -133,6 +148,11 @@ class _Unit:
             "offline_minutes": round((self.shift_s - self.online_s) / 60, 1),
             "off_post_minutes": round(self.off_post_s / 60, 1),
             "fixes": self.fixes,
+            "road_m": round(self.road_m, 1) if self.roads else None,
+            "road_covered_m": round(self.road_covered_m, 1) if self.roads else None,
+            "road_coverage_rate": rate(round(self.road_covered_m), round(self.road_m))
+            if self.roads
+            else None,
             "grids_never": sorted(self.assigned - self.patrolled),
         }
 
@@ -162,15 +182,19 @@ def coverage_table(
     supervisor: str | None = None,
     rule: CoverageRule = CoverageRule(),
     tz: str = "Asia/Shanghai",
+    roads: bool = False,
     progress: Progress | None = None,
 ) -> CoverageTable:
-    """Coverage, online rate and off-post time of ``first``..``last`` per ``level``."""
+    """Coverage, online rate and off-post time of ``first``..``last`` per ``level``.
+
+    With ``roads``, also the road coverage (slower: points along every road are tested).
+    """
     if level not in LEVELS:
         raise InvalidParameter(f"Parameter 'level' must be one of {', '.join(LEVELS)}.")
     if last < first:
         raise InvalidParameter("Parameter 'to' is before 'from'.")
     days = patrol_days(
-        conn, first, last, supervisor=supervisor, rule=rule, tz=tz, progress=progress
+        conn, first, last, supervisor=supervisor, rule=rule, tz=tz, roads=roads, progress=progress
     )
     units: dict[str, _Unit] = defaultdict(_Unit)
     whole = _Unit()

@@ -206,3 +206,19 @@ def test_inside_share_is_the_clipped_length(ax: float, ay: float, bx: float, by:
         expected = shapely.intersection(line, SQUARE).length / line.length
         assert share == pytest.approx(expected, abs=1e-9)
     assert 0.0 <= share <= 1.0
+
+
+def test_road_coverage_is_the_share_of_road_length_near_the_track(strolled: Engine) -> None:
+    from tests.cases_data import add_road
+
+    # B1-1 spans x 0–100, y 0–100: one road on the walk (y = 50), one 40 m north of it
+    add_road(strolled, "alley", [(0, 50), (200, 50)])
+    add_road(strolled, "alley", [(0, 90), (100, 90)])
+    with strolled.connect() as conn:
+        [day] = patrol_days(conn, DAY, DAY, roads=True)
+        table = coverage_table(conn, DAY, DAY, roads=True)
+        plain = coverage_table(conn, DAY, DAY)
+    total, covered = day.roads[B11]
+    assert total == pytest.approx(200, abs=0.5) and covered == pytest.approx(100, abs=2.5)
+    assert table.rows[0]["road_coverage_rate"] == pytest.approx(50, abs=1.5)
+    assert plain.rows[0]["road_coverage_rate"] is None
