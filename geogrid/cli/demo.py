@@ -34,12 +34,16 @@ def _load(url: str, scale: str, seed: int, *, cases: bool = True) -> dict[str, i
     from geogrid.demo import (
         CASES,
         COMPONENTS,
+        PATROL_DAYS,
+        SUPERVISORS,
         build_cases,
         build_components,
         build_district,
+        build_patrol,
         load_demo,
         load_demo_cases,
         load_demo_components,
+        load_demo_patrol,
     )
     from geogrid.worktime import WorkCalendar
 
@@ -57,7 +61,7 @@ def _load(url: str, scale: str, seed: int, *, cases: bool = True) -> dict[str, i
         def progress(stage: str, fraction: float) -> None:
             bar.update(task, description=stage, completed=min(max(fraction, 0.0), 1.0))
 
-        share, end = (0.3, 0.4) if cases else (0.6, 1.0)  # build, then territory, then cases
+        share, end = (0.3, 0.4) if cases else (0.6, 1.0)  # build, territory, then the rest
         build_progress: Callable[[str, float], None] = lambda s, f: progress(s, share * f)  # noqa: E731
         district = build_district(scale, seed=seed, progress=build_progress)
         engine = make_engine(url)
@@ -76,9 +80,8 @@ def _load(url: str, scale: str, seed: int, *, cases: bool = True) -> dict[str, i
                     progress=lambda s, f: progress(s, 0.4 + 0.1 * f),
                 )
                 progress("generating cases", 0.5)
-                frame = build_cases(
-                    district, count=CASES[scale], end=last_complete_month_end(), seed=seed
-                )
+                last = last_complete_month_end()
+                frame = build_cases(district, count=CASES[scale], end=last, seed=seed)
                 counts["cases"] = load_demo_cases(
                     engine,
                     frame,
@@ -86,7 +89,24 @@ def _load(url: str, scale: str, seed: int, *, cases: bool = True) -> dict[str, i
                     catalogue=catalogue,
                     calendar=WorkCalendar.load(settings.calendar_file, tz=settings.timezone),
                     tz=settings.timezone,
-                    progress=lambda s, f: progress(s, 0.55 + 0.45 * f),
+                    progress=lambda s, f: progress(s, 0.55 + 0.3 * f),
+                )
+                patrol = build_patrol(
+                    district,
+                    supervisors=SUPERVISORS[scale],
+                    first=last - timedelta(days=PATROL_DAYS[scale] - 1),
+                    last=last,
+                    seed=seed,
+                    tz=settings.timezone,
+                    progress=lambda s, f: progress("generating tracks", 0.85 + 0.05 * f),
+                )
+                counts.update(
+                    load_demo_patrol(
+                        engine,
+                        patrol,
+                        district_code=district.spec.district_code,
+                        progress=lambda s, f: progress(s, 0.9 + 0.1 * f),
+                    )
                 )
         finally:
             engine.dispose()
@@ -114,8 +134,10 @@ def load(
     seed: int = typer.Option(0, help="Random seed; the same seed gives the same district."),
     cases: bool = typer.Option(
         True,
-        help="Also components (small ~20,000, city ~500,000) and 12 months of cases up to "
-        "last month (small ~20,000, city ~2,000,000).",
+        help="Also components (small ~20,000, city ~500,000), 12 months of cases up to "
+        "last month (small ~20,000, city ~2,000,000) and patrol tracks of its last 7 days "
+        "(small 6 supervisors, city 100 with ~1.2 million fixes). --no-cases skips components, "
+        "cases and patrol tracks.",
     ),
 ) -> None:
     """Build the demo district and load it (replaces an earlier demo of the same district)."""

@@ -21,6 +21,9 @@ from geogrid.cases import store_frame
 from geogrid.catalogue import Catalogue
 from geogrid.db.copy import copy_csv_in
 from geogrid.demo.district import DemoDistrict, Progress
+from geogrid.demo.patrol import DemoPatrol
+from geogrid.patrol.fixes import store_fixes
+from geogrid.patrol.supervisors import register_supervisors
 from geogrid.worktime import WorkCalendar
 
 # Children first on delete, parents first on insert.
@@ -171,3 +174,53 @@ def load_demo_components(
         report("analysing components", 1.0)
         conn.execute(sa.text("ANALYZE components"))
     return len(frame)
+
+
+def load_demo_patrol(
+    engine: Engine,
+    patrol: DemoPatrol,
+    *,
+    district_code: str,
+    progress: Progress | None = None,
+) -> dict[str, int]:
+    """Replace the district's supervisors and fixes with ``patrol``, in one transaction.
+
+    The supervisors are registered and the fixes stored (one UTC day at a time) through the same
+    functions as an import (DOMAIN.md §5), so network fixes and spikes come out flagged.
+
+    Parameters
+    ----------
+    engine : sqlalchemy.engine.Engine
+        Engine of a migrated geogrid database holding the district's grids.
+    patrol : DemoPatrol
+        What :func:`geogrid.demo.build_patrol` returned for that district.
+    district_code : str
+        The district the supervisors and fixes belong to.
+    progress : callable, optional
+        Called as ``progress(stage, fraction)`` with fraction 0–1 of the days stored.
+
+    Returns
+    -------
+    dict of str to int
+        ``supervisors`` registered and ``fixes`` stored.
+    """
+    report = progress or (lambda stage, fraction: None)
+    fixes = patrol.fixes
+    day = fixes["fixed_at"].dt.floor("D")
+    days = day.drop_duplicates().sort_values().tolist()
+    stored = 0
+    with engine.begin() as conn:
+        report("deleting tracks", 0.0)
+        conn.execute(sa.text("DELETE FROM fixes WHERE district_code = :d"), {"d": district_code})
+        conn.execute(
+            sa.text("DELETE FROM supervisors WHERE district_code = :d"), {"d": district_code}
+        )
+        report("registering supervisors", 0.0)
+        register_supervisors(conn, patrol.supervisors, shown="demo supervisors")
+        for k, first in enumerate(days):
+            report("loading tracks", k / max(len(days), 1))
+            part = fixes[(day == first).to_numpy()]
+            stored += store_fixes(conn, part, district_code=district_code).inserted
+        report("analysing tracks", 1.0)
+        conn.execute(sa.text("ANALYZE fixes"))
+    return {"supervisors": len(patrol.supervisors), "fixes": stored}
