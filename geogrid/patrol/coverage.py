@@ -25,8 +25,9 @@ functions in a transverse Mercator projection centred on the district (lengths i
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -83,89 +84,163 @@ class SupervisorDay:
 # --- pure geometry -------------------------------------------------------------------------
 
 
-def _pairs(
-    seg_owner: np.ndarray,
-    seg_box: np.ndarray,
-    zone_owner: np.ndarray,
-    zone_box: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """(segment, zone) index pairs of one owner whose bounding boxes overlap.
+_THREADED = 50_000  # point tests from which two threads share the work (shapely frees the GIL)
+_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="geogrid-geometry")
 
-    Both owner arrays are sorted; boxes are ``(n, 4)`` arrays of minx, miny, maxx, maxy.
-    """
-    found_s, found_z = [], []
-    owners = np.intersect1d(seg_owner, zone_owner)
-    s_lo, s_hi = np.searchsorted(seg_owner, owners), np.searchsorted(seg_owner, owners, "right")
-    z_lo, z_hi = (
-        np.searchsorted(zone_owner, owners),
-        np.searchsorted(zone_owner, owners, "right"),
+
+def _contains(polygons: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """``contains_xy`` of each point in its (prepared) polygon, on two threads when large."""
+    n = len(x)
+    if n < _THREADED:
+        return np.asarray(shapely.contains_xy(polygons, x, y), dtype=bool)
+    half = n // 2
+    parts = _POOL.map(
+        lambda part: shapely.contains_xy(polygons[part], x[part], y[part]),
+        (slice(0, half), slice(half, n)),
     )
-    for s0, s1, z0, z1 in zip(s_lo, s_hi, z_lo, z_hi, strict=True):
-        zb = zone_box[z0:z1]
-        for c0 in range(s0, s1, _CHUNK):
-            sb = seg_box[c0 : min(c0 + _CHUNK, s1)]
-            hit = (
-                (sb[:, None, 0] <= zb[None, :, 2])
-                & (sb[:, None, 2] >= zb[None, :, 0])
-                & (sb[:, None, 1] <= zb[None, :, 3])
-                & (sb[:, None, 3] >= zb[None, :, 1])
-            )
-            i, j = np.nonzero(hit)
-            found_s.append(i + c0)
-            found_z.append(j + z0)
-    if not found_s:
-        empty = np.zeros(0, dtype=np.intp)
-        return empty, empty
-    return np.concatenate(found_s), np.concatenate(found_z)
+    return np.concatenate(list(parts)).astype(bool)
 
 
-def _inside_share(
-    polygons: np.ndarray, ax: np.ndarray, ay: np.ndarray, bx: np.ndarray, by: np.ndarray
+_BISECTIONS = 6
+
+
+def _share(
+    polygons: np.ndarray,
+    ax: np.ndarray,
+    ay: np.ndarray,
+    bx: np.ndarray,
+    by: np.ndarray,
+    a_in: np.ndarray,
+    b_in: np.ndarray,
+    *,
+    both_outside: bool = True,
 ) -> np.ndarray:
     """Share of each segment's length inside the matching polygon (prepared), 0–1.
 
-    Both ends inside: 1; no length: 1 when its point is inside; otherwise the length of the
-    intersection over the segment's length (0 when they do not meet).
+    ``a_in``/``b_in`` tell whether each end is inside. Both ends inside: 1; no length: 1 when
+    its point is inside. One end inside: the segment crosses the edge once (segments are tens
+    of metres, zones hundreds), found by bisection with point-in-polygon tests to 1/64 of its
+    length, far cheaper than clipping. Both ends outside (with ``both_outside``): the exact
+    length of the intersection over the length, 0 when they do not meet (the common case).
     """
-    a_in = shapely.contains_xy(polygons, ax, ay)
-    b_in = shapely.contains_xy(polygons, bx, by)
     length = np.hypot(bx - ax, by - ay)
     share = np.where(a_in & b_in, 1.0, 0.0)
-    share[length == 0] = a_in[length == 0]
-    todo = np.nonzero((length > 0) & ~(a_in & b_in))[0]
-    if len(todo):
-        coords = np.stack([ax[todo], ay[todo], bx[todo], by[todo]], axis=1).reshape(-1, 2, 2)
+    still = length == 0
+    share[still] = a_in[still]
+    one = np.nonzero(~still & (a_in != b_in))[0]
+    if len(one):
+        lo, hi = np.zeros(len(one)), np.ones(len(one))  # a's side at lo, b's side at hi
+        px, py, dx, dy = ax[one], ay[one], (bx - ax)[one], (by - ay)[one]
+        side, polys = a_in[one], polygons[one]
+        for _ in range(_BISECTIONS):
+            mid = (lo + hi) / 2
+            same = _contains(polys, px + mid * dx, py + mid * dy) == side
+            lo = np.where(same, mid, lo)
+            hi = np.where(same, hi, mid)
+        crossing = (lo + hi) / 2
+        share[one] = np.where(side, crossing, 1.0 - crossing)
+    out = np.nonzero(~still & ~a_in & ~b_in)[0] if both_outside else np.zeros(0, dtype=np.intp)
+    if len(out):
+        coords = np.stack([ax[out], ay[out], bx[out], by[out]], axis=1).reshape(-1, 2, 2)
         lines = shapely.linestrings(coords)
-        meets = shapely.intersects(polygons[todo], lines)
-        hit = todo[meets]
+        meets = shapely.intersects(polygons[out], lines)
+        hit = out[meets]
         cut = shapely.intersection(lines[meets], polygons[hit])
         share[hit] = np.minimum(shapely.length(cut) / length[hit], 1.0)
     return share
 
 
+def _inside_share(
+    polygons: np.ndarray, ax: np.ndarray, ay: np.ndarray, bx: np.ndarray, by: np.ndarray
+) -> np.ndarray:
+    """:func:`_share` with the ends tested here."""
+    return _share(
+        polygons, ax, ay, bx, by, _contains(polygons, ax, ay), _contains(polygons, bx, by)
+    )
+
+
+def _point_pairs(
+    owner: np.ndarray, x: np.ndarray, y: np.ndarray, zone_owner: np.ndarray, zone_box: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(fix, zone) pairs of one owner where the zone's box holds the fix.
+
+    Per owner, the fixes are sorted by x once and each zone takes the run of fixes within its
+    x-range (two binary searches), then keeps those within its y-range: the work follows the
+    candidates, not fixes × zones, and stays within one owner's arrays (cache-friendly). Both
+    owner arrays are sorted.
+    """
+    found_f, found_z = [], []
+    owners = np.intersect1d(owner, zone_owner)
+    f_lo, f_hi = np.searchsorted(owner, owners), np.searchsorted(owner, owners, "right")
+    z_lo, z_hi = np.searchsorted(zone_owner, owners), np.searchsorted(zone_owner, owners, "right")
+    for f0, f1, z0, z1 in zip(f_lo, f_hi, z_lo, z_hi, strict=True):
+        order = np.argsort(x[f0:f1], kind="stable")
+        sx = x[f0:f1][order]
+        box = zone_box[z0:z1]
+        lo = np.searchsorted(sx, box[:, 0])
+        counts = np.searchsorted(sx, box[:, 2], "right") - lo
+        zone = np.repeat(np.arange(z1 - z0), counts)
+        rank = np.arange(len(zone)) - np.repeat(np.cumsum(counts) - counts, counts)
+        fix = order[np.repeat(lo, counts) + rank] + f0
+        keep = (y[fix] >= box[zone, 1]) & (y[fix] <= box[zone, 3])
+        found_f.append(fix[keep])
+        found_z.append(zone[keep] + z0)
+    if not found_f:
+        empty = np.zeros(0, dtype=np.intp)
+        return empty, empty
+    return np.concatenate(found_f), np.concatenate(found_z)
+
+
 def zone_seconds(
-    seg_owner: np.ndarray,
-    ax: np.ndarray,
-    ay: np.ndarray,
-    bx: np.ndarray,
-    by: np.ndarray,
-    seconds: np.ndarray,
+    owner: np.ndarray,
+    t: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    starts: np.ndarray,
     zone_owner: np.ndarray,
     zones: np.ndarray,
 ) -> np.ndarray:
     """Seconds each zone holds of its owner's segments (one value per zone).
 
-    Segments (``a`` → ``b`` in metres, ``seconds`` long) and zones (prepared polygons) are
-    sorted by owner; a segment only counts in the zones of its own owner.
+    Fixes (``owner, t, x, y``, sorted by owner then time, metres) and zones (prepared
+    polygons, sorted by owner); ``starts`` are the fixes that begin a segment (the next fix
+    ends it). Each fix is tested once in the zones of its owner whose box holds it. A segment
+    with both ends in a zone counts whole; with one end in, the share up to the crossing;
+    one cutting a zone's corner with both ends outside is not counted (at walking speed
+    between two fixes, a few metres).
     """
-    if len(zones) == 0 or len(seconds) == 0:
-        return np.zeros(len(zones))
-    seg_box = np.stack(
-        [np.minimum(ax, bx), np.minimum(ay, by), np.maximum(ax, bx), np.maximum(ay, by)], axis=1
-    )
-    ps, pz = _pairs(seg_owner, seg_box, zone_owner, shapely.bounds(zones))
-    share = _inside_share(zones[pz], ax[ps], ay[ps], bx[ps], by[ps])
-    return np.bincount(pz, weights=seconds[ps] * share, minlength=len(zones))
+    n_zones = len(zones)
+    if n_zones == 0 or len(starts) == 0:
+        return np.zeros(n_zones)
+    pf, pz = _point_pairs(owner, x, y, zone_owner, shapely.bounds(zones))
+    inside = _contains(zones[pz], x[pf], y[pf])
+    member = np.sort(pf[inside] * n_zones + pz[inside])  # (fix, zone) memberships, sorted
+    fix, zone = member // n_zones, member % n_zones
+    as_start = np.full(len(x), -1, dtype=np.intp)
+    as_start[starts] = np.arange(len(starts))
+    is_end = np.zeros(len(x), dtype=bool)
+    is_end[starts + 1] = True
+    # a segment's start in a zone, and whether its end (the next fix) is in the same zone
+    a = np.nonzero(as_start[fix] >= 0)[0]
+    next_key = (fix[a] + 1) * n_zones + zone[a]
+    pos = np.minimum(np.searchsorted(member, next_key), len(member) - 1)
+    both = member[pos] == next_key
+    seg_both = starts[as_start[fix[a[both]]]]
+    seconds = np.bincount(
+        zone[a[both]], weights=t[seg_both + 1] - t[seg_both], minlength=n_zones
+    ).astype(float)
+    # one end in: the start (a without its end), or the end (b whose start is not in)
+    a_only = a[~both]
+    b = np.nonzero(is_end[fix])[0]
+    prev_key = (fix[b] - 1) * n_zones + zone[b]
+    pos = np.minimum(np.searchsorted(member, prev_key), len(member) - 1)
+    b_only = b[member[pos] != prev_key]
+    seg_start = np.concatenate([fix[a_only], fix[b_only] - 1])
+    seg_zone = np.concatenate([zone[a_only], zone[b_only]])
+    a_in = np.concatenate([np.ones(len(a_only), bool), np.zeros(len(b_only), bool)])
+    i = seg_start
+    share = _share(zones[seg_zone], x[i], y[i], x[i + 1], y[i + 1], a_in, ~a_in)
+    return seconds + np.bincount(seg_zone, weights=(t[i + 1] - t[i]) * share, minlength=n_zones)
 
 
 def _segments(owner: np.ndarray, t: np.ndarray, max_gap_s: float) -> np.ndarray:
@@ -237,9 +312,7 @@ def measure_day(tracks: DayTracks, posts: DayPosts, rule: CoverageRule) -> dict[
     owners = len(posts.areas)
     o, t, x, y = tracks.owner, tracks.t, tracks.x, tracks.y
     i = _segments(o, t, rule.max_gap_s)
-    dwell = zone_seconds(
-        o[i], x[i], y[i], x[i + 1], y[i + 1], t[i + 1] - t[i], posts.zone_owner, posts.zones
-    )
+    dwell = zone_seconds(o, t, x, y, i, posts.zone_owner, posts.zones)
     j = _segments(o, t, rule.online_gap_s)
     owner = o[j]
     start = np.maximum(t[j], posts.shift_start[owner])
@@ -248,8 +321,17 @@ def measure_day(tracks: DayTracks, posts: DayPosts, rule: CoverageRule) -> dict[
     k = np.nonzero(clipped > 0)[0]
     outside = np.zeros(len(j))
     if len(k):
+        in_area = _contains(posts.areas[o], x, y)  # each fix once
         jk = j[k]
-        outside[k] = 1.0 - _inside_share(posts.areas[owner[k]], x[jk], y[jk], x[jk + 1], y[jk + 1])
+        outside[k] = 1.0 - _share(
+            posts.areas[owner[k]],
+            x[jk],
+            y[jk],
+            x[jk + 1],
+            y[jk + 1],
+            in_area[jk],
+            in_area[jk + 1],
+        )
     roads = None
     if posts.road_points is not None:
         lines = shapely.linestrings(
@@ -288,10 +370,16 @@ WHERE s.id = ANY(:ids)
 """
 
 _GRIDS = """
-SELECT code, version, valid_from, valid_to, community_code, street_code, ST_AsBinary(geom) AS wkb
+SELECT district_code, code, version, valid_from, valid_to, community_code, street_code
 FROM grids
 WHERE code = ANY(:codes) AND (valid_to IS NULL OR valid_to > :t0)
 ORDER BY code, valid_from
+"""
+
+_GRID_SHAPES = """
+SELECT district_code, code, version, ST_AsBinary(geom) AS wkb
+FROM grids
+WHERE code = ANY(:codes) AND (valid_to IS NULL OR valid_to > :t0)
 """
 
 _FIXES = """
@@ -314,8 +402,35 @@ def district_centre(conn: Connection) -> tuple[float, float]:
     return (row[0], row[1]) if row[0] is not None else (116.4, 39.9)
 
 
+class _Shapes:
+    """Zones and areas built from grid versions, kept between calls (least recently used out).
+
+    A grid version's geometry never changes (an update inserts a new version), so a zone keyed
+    on the version, the projection and the distance is valid as long as it is kept.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.items: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+
+    def get(self, key: tuple[Any, ...]) -> Any:
+        shape = self.items.get(key)
+        if shape is not None:
+            self.items.move_to_end(key)
+        return shape
+
+    def put(self, key: tuple[Any, ...], shape: Any) -> None:
+        self.items[key] = shape
+        while len(self.items) > self.size:
+            self.items.popitem(last=False)
+
+
+_SHAPES = _Shapes(60_000)
+
+
 @dataclass
 class _Version:
+    key: tuple[str, str, int]  # district, grid code, version: a version's geometry never changes
     valid_from: datetime
     valid_to: datetime | None
     community: str
@@ -345,6 +460,17 @@ class _Posts:
             self.assigned[day][sup].append(grid)
         self.ids = sorted({s for per_day in self.assigned.values() for s in per_day})
         self.index = {s: n for n, s in enumerate(self.ids)}
+        self.first, self.last, self.to_metric, self.with_roads = first, last, to_metric, roads
+
+    def load(self, conn: Connection) -> None:
+        """Read the shifts and the grids' shapes of the assigned grids (and the roads)."""
+        first, last, tz, to_metric, roads = (
+            self.first,
+            self.last,
+            self.tz,
+            self.to_metric,
+            self.with_roads,
+        )
         self.default_shift: dict[str, tuple[time, time]] = {}
         self.day_shift: dict[tuple[str, date], tuple[time, time]] = {}
         for r in conn.execute(
@@ -355,19 +481,29 @@ class _Posts:
                 self.day_shift[(r["id"], r["day"])] = (r["day_start"], r["day_end"])
         codes = sorted({g for d in self.assigned.values() for gs in d.values() for g in gs})
         t0, _ = day_bounds(first, tz)
-        _, t1 = day_bounds(last, tz)
         self.versions: dict[str, list[_Version]] = defaultdict(list)
-        rows = conn.execute(sa.text(_GRIDS), {"codes": codes, "t0": t0, "t1": t1}).all()
-        geoms = shapely.from_wkb([bytes(r.wkb) for r in rows])
-        if len(rows):
+        self.projection = str(to_metric.target_crs)
+        rows = conn.execute(sa.text(_GRIDS), {"codes": codes, "t0": t0}).all()
+        shapes = {
+            key: _SHAPES.get(("grid", self.projection, key))
+            for key in ((g.district_code, g.code, g.version) for g in rows)
+        }
+        missing = sorted({key[1] for key, shape in shapes.items() if shape is None})
+        if missing:  # grid versions are immutable: their projected shapes are kept
+            found = conn.execute(sa.text(_GRID_SHAPES), {"codes": missing, "t0": t0}).all()
+            geoms = shapely.from_wkb([bytes(g.wkb) for g in found])
             geoms = shapely.transform(geoms, lambda xy: np.column_stack(to_metric.transform(*xy.T)))
-            geoms = shapely.make_valid(geoms)
-        for g, geom in zip(rows, geoms, strict=True):
+            for g, geom in zip(found, shapely.make_valid(geoms), strict=True):
+                key = (g.district_code, g.code, g.version)
+                shapes[key] = geom
+                _SHAPES.put(("grid", self.projection, key), geom)
+        for g in rows:
+            key = (g.district_code, g.code, g.version)
             self.versions[g.code].append(
-                _Version(g.valid_from, g.valid_to, g.community_code, g.street_code, geom)
+                _Version(
+                    key, g.valid_from, g.valid_to, g.community_code, g.street_code, shapes[key]
+                )
             )
-        self._zones: dict[int, Any] = {}
-        self._areas: dict[tuple[int, ...], Any] = {}
         self._samples: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self.roads: Any = None
         if roads:
@@ -412,21 +548,31 @@ class _Posts:
         return later[0] if later else None
 
     def _zone(self, version: _Version) -> Any:
-        key = id(version)
-        if key not in self._zones:
+        key = ("zone", self.projection, self.rule.buffer_m, version.key)
+        zone = _SHAPES.get(key)
+        if zone is None:
             zone = shapely.buffer(version.geom, self.rule.buffer_m, quad_segs=4)
             shapely.prepare(zone)
-            self._zones[key] = zone
-        return self._zones[key]
+            _SHAPES.put(key, zone)
+        return zone
 
     def _area(self, versions: list[_Version]) -> Any:
-        key = tuple(sorted(id(v) for v in versions))
-        if key not in self._areas:
-            union = shapely.union_all([v.geom for v in versions])
+        key = (
+            "area",
+            self.projection,
+            self.rule.off_post_m,
+            tuple(sorted(v.key for v in versions)),
+        )
+        area = _SHAPES.get(key)
+        if area is None:
+            geoms = [v.geom for v in versions]
+            union = shapely.coverage_union_all(geoms)  # grids tile: edges are shared exactly
+            if not shapely.is_valid(union):
+                union = shapely.union_all(geoms)
             area = shapely.buffer(union, self.rule.off_post_m, quad_segs=4)
             shapely.prepare(area)
-            self._areas[key] = area
-        return self._areas[key]
+            _SHAPES.put(key, area)
+        return area
 
     def shift(self, supervisor: str, day: date) -> tuple[float, float]:
         """The shift of ``supervisor`` on ``day`` as epoch seconds."""
@@ -525,35 +671,59 @@ def patrol_days(
     to_metric = metric_transformer(conn)
     posts = _Posts(conn, first, last, supervisor, rule, tz, to_metric, roads=roads)
     out: list[SupervisorDay] = []
-    days = (last - first).days + 1
-    for k in range(days):
-        day = first + timedelta(days=k)
-        report(f"patrol {day.isoformat()}", k / days)
-        if not posts.assigned.get(day):
-            continue
-        day_posts, keys = posts.of_day(day)
-        tracks = read_day_tracks(conn, posts.ids, day, tz, to_metric)
-        measured = measure_day(tracks, day_posts, rule)
-        per_owner: dict[str, SupervisorDay] = {}
-        for sup in sorted(posts.assigned[day]):
-            n = posts.index[sup]
-            per_owner[sup] = SupervisorDay(
-                supervisor_id=sup,
-                day=day,
-                shift_s=float(day_posts.shift_end[n] - day_posts.shift_start[n]),
-                online_s=round(float(measured["online_s"][n]), 1),
-                off_post_s=round(float(measured["off_post_s"][n]), 1),
-                fixes=int(measured["fixes"][n]),
-            )
-            out.append(per_owner[sup])
-        for k, (sup, code, version) in enumerate(keys):
-            per_owner[sup].dwell[code] = round(float(measured["dwell"][k]), 1)
-            per_owner[sup].units[code] = (version.community, version.street)
-            if roads:
-                total = float(posts.road_samples(version)[2].sum())
-                covered = float(measured["road_covered_m"][k])
-                per_owner[sup].roads[code] = (round(total, 1), round(min(covered, total), 1))
+    days = [first + timedelta(days=k) for k in range((last - first).days + 1)]
+    days = [d for d in days if posts.assigned.get(d)]
+    if not days:
+        report("done", 1.0)
+        return out
+    # The next day's fixes are read on a second connection while this one's are measured:
+    # the database works on one core while Python computes on the other.
+    with conn.engine.connect() as side, ThreadPoolExecutor(1) as reader:
+        pending = reader.submit(read_day_tracks, side, posts.ids, days[0], tz, to_metric)
+        posts.load(conn)
+        for k, day in enumerate(days):
+            report(f"patrol {day.isoformat()}", k / len(days))
+            day_posts, keys = posts.of_day(day)
+            tracks = pending.result()
+            if k + 1 < len(days):
+                pending = reader.submit(
+                    read_day_tracks, side, posts.ids, days[k + 1], tz, to_metric
+                )
+            measured = measure_day(tracks, day_posts, rule)
+            out += _supervisor_days(posts, day, day_posts, keys, measured, roads)
     report("done", 1.0)
+    return out
+
+
+def _supervisor_days(
+    posts: _Posts,
+    day: date,
+    day_posts: DayPosts,
+    keys: list[tuple[str, str, _Version]],
+    measured: dict[str, np.ndarray],
+    roads: bool,
+) -> list[SupervisorDay]:
+    """The measures of one day as :class:`SupervisorDay` objects."""
+    out: list[SupervisorDay] = []
+    per_owner: dict[str, SupervisorDay] = {}
+    for sup in sorted(posts.assigned[day]):
+        n = posts.index[sup]
+        per_owner[sup] = SupervisorDay(
+            supervisor_id=sup,
+            day=day,
+            shift_s=float(day_posts.shift_end[n] - day_posts.shift_start[n]),
+            online_s=round(float(measured["online_s"][n]), 1),
+            off_post_s=round(float(measured["off_post_s"][n]), 1),
+            fixes=int(measured["fixes"][n]),
+        )
+        out.append(per_owner[sup])
+    for z, (sup, code, version) in enumerate(keys):
+        per_owner[sup].dwell[code] = round(float(measured["dwell"][z]), 1)
+        per_owner[sup].units[code] = (version.community, version.street)
+        if roads:
+            total = float(posts.road_samples(version)[2].sum())
+            covered = float(measured["road_covered_m"][z])
+            per_owner[sup].roads[code] = (round(total, 1), round(min(covered, total), 1))
     return out
 
 

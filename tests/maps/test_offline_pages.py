@@ -9,9 +9,11 @@ from typing import Any
 import pytest
 
 from maps.assets import find_external_urls
+from maps.coverage import build_coverage_map
 from maps.grid_updates import build_diff_map
 from maps.grids import build_grids_map
 from tests.maps import sample_district
+from tests.maps.test_coverage_map import sample_data as sample_coverage
 from tests.maps.test_grid_updates_map import sample_plan
 
 
@@ -24,7 +26,13 @@ def diff_page(**kwargs: Any) -> str:
     return build_diff_map(sample_plan(), **kwargs).get_root().render()
 
 
-PAGES = pytest.mark.parametrize("page", [grids_page, diff_page], ids=["grids", "grid-updates"])
+def coverage_page(**kwargs: Any) -> str:
+    return build_coverage_map(sample_coverage(), **kwargs).get_root().render()
+
+
+PAGES = pytest.mark.parametrize(
+    "page", [grids_page, diff_page, coverage_page], ids=["grids", "grid-updates", "coverage"]
+)
 
 
 @PAGES
