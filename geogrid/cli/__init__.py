@@ -10,7 +10,17 @@ import sys
 import typer
 from rich.console import Console
 
-from geogrid.cli import cases, components, db, demo, grids, indicators, patrol, serve
+from geogrid.cli import (
+    assess,
+    cases,
+    components,
+    db,
+    demo,
+    grids,
+    indicators,
+    patrol,
+    serve,
+)
 from geogrid.errors import GeogridError
 
 app = typer.Typer(
@@ -29,6 +39,7 @@ app.command("coverage")(patrol.coverage)
 app.command("indicators")(indicators.indicators)
 app.add_typer(indicators.reports, name="reports")
 app.command("serve")(serve.serve)
+app.command("assess")(assess.assess)
 
 err = Console(stderr=True)
 
