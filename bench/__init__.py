@@ -18,6 +18,10 @@ mvt        tile addresses covering the district, feature counts of decoded tiles
 diagnose   a cold tile's time, layer by layer, without HTTP
 tiles      suite "tiles": map layers of issue "foundation" (geogrid against tipg)
 grid_update suite "grid-update": dry run and apply of a district-wide grid replacement
+cases      suite "cases": indicators, hotspots and case imports at city scale
+components suite "components": a component census planned and applied, tiles, statistics
+patrol     suite "patrol": bulk ingest of a city day of GPS fixes
+coverage   suite "coverage": a day's and a month's patrol coverage against a geopandas baseline
 
 A new suite is a module with ``run(stack, opts) -> Section`` registered in ``__main__.SUITES``.
 """

@@ -13,7 +13,7 @@ import time
 from dataclasses import replace
 from types import FrameType
 
-from bench import cases, components, grid_update, tiles
+from bench import cases, components, coverage, grid_update, patrol, tiles
 from bench.report import RESULTS, Section, write_sections
 from bench.stack import bench_stack
 from bench.suite import Options, Suite
@@ -23,6 +23,8 @@ SUITES: dict[str, Suite] = {
     "grid-update": grid_update.run,
     "cases": cases.run,
     "components": components.run,
+    "patrol": patrol.run,
+    "coverage": coverage.run,
 }
 
 

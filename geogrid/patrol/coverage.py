@@ -385,9 +385,11 @@ WHERE code = ANY(:codes) AND (valid_to IS NULL OR valid_to > :t0)
 _FIXES = """
 SELECT s.n::int4 AS owner, extract(epoch FROM f.fixed_at)::float8 AS t,
        ST_X(f.geom)::float8 AS lon, ST_Y(f.geom)::float8 AS lat
-FROM fixes f
-JOIN unnest(%(ids)s::text[]) WITH ORDINALITY AS s(id, n) ON f.supervisor_id = s.id
-WHERE f.fixed_at >= %(t0)s AND f.fixed_at < %(t1)s AND cardinality(f.flags) = 0
+FROM unnest(%(ids)s::text[]) WITH ORDINALITY AS s(id, n)
+JOIN supervisors p ON p.id = s.id
+JOIN fixes f ON f.district_code = p.district_code AND f.supervisor_id = p.id
+ AND f.fixed_at >= %(t0)s AND f.fixed_at < %(t1)s
+WHERE cardinality(f.flags) = 0
 """
 
 

@@ -214,7 +214,13 @@ def merge_visits(
 
 def latest_fix_day(conn: Connection, *, tz: str = "Asia/Shanghai") -> date | None:
     """The local day (in ``tz``) of the latest fix of any supervisor; None without fixes."""
-    latest = conn.execute(sa.text("SELECT max(fixed_at) FROM fixes")).scalar_one()
+    # one probe per supervisor on the primary key (fixes has no btree on time alone)
+    latest = conn.execute(
+        sa.text(
+            "SELECT max(m) FROM supervisors s CROSS JOIN LATERAL (SELECT max(fixed_at) AS m "
+            "FROM fixes f WHERE f.district_code = s.district_code AND f.supervisor_id = s.id) q"
+        )
+    ).scalar_one()
     return None if latest is None else latest.astimezone(ZoneInfo(tz)).date()
 
 

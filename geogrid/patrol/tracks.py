@@ -26,7 +26,9 @@ WITH usable AS (
            CASE WHEN fixed_at - lag(fixed_at) OVER w > make_interval(secs => :gap)
                 THEN 1 ELSE 0 END AS breaks
     FROM fixes
-    WHERE supervisor_id = :s AND fixed_at >= :t0 AND fixed_at < :t1 AND cardinality(flags) = 0
+    WHERE district_code = (SELECT district_code FROM supervisors WHERE id = :s)
+      AND supervisor_id = :s AND fixed_at >= :t0 AND fixed_at < :t1
+      AND cardinality(flags) = 0
     WINDOW w AS (ORDER BY fixed_at)
 ), numbered AS (
     SELECT fixed_at, geom, sum(breaks) OVER (ORDER BY fixed_at) AS segment FROM usable
@@ -50,7 +52,9 @@ SELECT json_build_object(
                                     'accuracy_m', accuracy_m, 'source', source)
 )::text
 FROM fixes
-WHERE supervisor_id = :s AND fixed_at >= :t0 AND fixed_at < :t1 AND cardinality(flags) > 0
+WHERE district_code = (SELECT district_code FROM supervisors WHERE id = :s)
+      AND supervisor_id = :s AND fixed_at >= :t0 AND fixed_at < :t1
+      AND cardinality(flags) > 0
 ORDER BY fixed_at
 """
 
