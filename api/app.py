@@ -24,6 +24,7 @@ from api.routers import (
     ogc,
     patrol,
     patrol_views,
+    satellite,
     tiles,
 )
 from geogrid import __version__
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         component_views.router,
         patrol.router,
         patrol_views.router,
+        satellite.router,
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

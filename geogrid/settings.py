@@ -23,6 +23,9 @@ class Settings(BaseSettings):
         description="PostgreSQL/PostGIS URL. Unset: the embedded cluster under pg_dir is used.",
     )
     pg_dir: Path = Field(default=Path("var/pg"), description="Embedded cluster directory.")
+    data_dir: Path = Field(
+        default=Path("var/data"), description="Files kept by the service (uploaded imagery)."
+    )
     pg_port: int = Field(default=5439, ge=1024, le=65535, description="Embedded cluster port.")
     pg_bin: Path | None = Field(
         default=None, description="Directory of initdb/pg_ctl; found automatically when unset."

@@ -19,6 +19,7 @@ from geogrid.cli import (
     grids,
     indicators,
     patrol,
+    satellite,
     serve,
 )
 from geogrid.errors import GeogridError
@@ -36,6 +37,7 @@ app.add_typer(components.app, name="components")
 app.add_typer(patrol.supervisors, name="supervisors")
 app.add_typer(patrol.tracks, name="tracks")
 app.command("coverage")(patrol.coverage)
+app.add_typer(satellite.app, name="patches")
 app.command("indicators")(indicators.indicators)
 app.add_typer(indicators.reports, name="reports")
 app.command("serve")(serve.serve)
