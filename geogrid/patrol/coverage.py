@@ -209,11 +209,26 @@ def zone_seconds(
     one cutting a zone's corner with both ends outside is not counted (at walking speed
     between two fixes, a few metres).
     """
+    return _zone_pass(owner, t, x, y, starts, zone_owner, zones)[0]
+
+
+def _zone_pass(
+    owner: np.ndarray,
+    t: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    starts: np.ndarray,
+    zone_owner: np.ndarray,
+    zones: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`zone_seconds`, and whether each fix lies in one of its owner's zones."""
     n_zones = len(zones)
+    in_zone = np.zeros(len(x), dtype=bool)
     if n_zones == 0 or len(starts) == 0:
-        return np.zeros(n_zones)
+        return np.zeros(n_zones), in_zone
     pf, pz = _point_pairs(owner, x, y, zone_owner, shapely.bounds(zones))
     inside = _contains(zones[pz], x[pf], y[pf])
+    in_zone[pf[inside]] = True
     member = np.sort(pf[inside] * n_zones + pz[inside])  # (fix, zone) memberships, sorted
     fix, zone = member // n_zones, member % n_zones
     as_start = np.full(len(x), -1, dtype=np.intp)
@@ -240,7 +255,8 @@ def zone_seconds(
     a_in = np.concatenate([np.ones(len(a_only), bool), np.zeros(len(b_only), bool)])
     i = seg_start
     share = _share(zones[seg_zone], x[i], y[i], x[i + 1], y[i + 1], a_in, ~a_in)
-    return seconds + np.bincount(seg_zone, weights=(t[i + 1] - t[i]) * share, minlength=n_zones)
+    seconds += np.bincount(seg_zone, weights=(t[i + 1] - t[i]) * share, minlength=n_zones)
+    return seconds, in_zone
 
 
 def _segments(owner: np.ndarray, t: np.ndarray, max_gap_s: float) -> np.ndarray:
@@ -312,7 +328,7 @@ def measure_day(tracks: DayTracks, posts: DayPosts, rule: CoverageRule) -> dict[
     owners = len(posts.areas)
     o, t, x, y = tracks.owner, tracks.t, tracks.x, tracks.y
     i = _segments(o, t, rule.max_gap_s)
-    dwell = zone_seconds(o, t, x, y, i, posts.zone_owner, posts.zones)
+    dwell, in_zone = _zone_pass(o, t, x, y, i, posts.zone_owner, posts.zones)
     j = _segments(o, t, rule.online_gap_s)
     owner = o[j]
     start = np.maximum(t[j], posts.shift_start[owner])
@@ -321,7 +337,11 @@ def measure_day(tracks: DayTracks, posts: DayPosts, rule: CoverageRule) -> dict[
     k = np.nonzero(clipped > 0)[0]
     outside = np.zeros(len(j))
     if len(k):
-        in_area = _contains(posts.areas[o], x, y)  # each fix once
+        # each fix once; one within buffer_m (20 m) of an own grid is within off_post_m
+        # (100 m) of the post, when the buffer is the smaller
+        in_area = in_zone.copy() if rule.buffer_m <= rule.off_post_m else np.zeros_like(in_zone)
+        rest = np.nonzero(~in_area)[0]
+        in_area[rest] = _contains(posts.areas[o[rest]], x[rest], y[rest])
         jk = j[k]
         outside[k] = 1.0 - _share(
             posts.areas[owner[k]],
