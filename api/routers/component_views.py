@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import CatalogueDep, ReadConnDep, SettingsDep
-from api.downloads import CSV
+from api.downloads import csv_file
 from geogrid.components.stats import (
     component_map_data,
     component_statistics,
@@ -78,11 +78,7 @@ def statistics(
     named, totals = name_classes(rows, catalogue, by=query.by), statistics_totals(rows)
     if query.format == "csv":
         name = f"components-{query.level}-{query.by}.csv"
-        return Response(
-            "".join(statistics_csv(named, totals, by=query.by)).encode(),
-            media_type=CSV,
-            headers={"Content-Disposition": f'attachment; filename="{name}"'},
-        )
+        return csv_file(name, statistics_csv(named, totals, by=query.by))
     return {"level": query.level, "by": query.by, "rows": named, "totals": totals}
 
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from api.deps import CatalogueDep, ReadConnDep, SettingsDep
-from api.downloads import CSV, XLSX, download
+from api.downloads import XLSX, csv_file, download
 from api.indicator_params import indicator_query
 from geogrid.errors import InvalidParameter
 from geogrid.indicators import IndicatorQuery, compute_indicators, compute_shares
@@ -52,12 +52,7 @@ def indicators(
     table = compute_indicators(conn, query)
     name = f"indicators-{query.level}-{query.period.start}-{query.period.end}"
     if format == "csv":
-        body = "".join(indicator_csv(table))
-        return Response(
-            body.encode(),
-            media_type=CSV,
-            headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
-        )
+        return csv_file(f"{name}.csv", indicator_csv(table))
     if format == "xlsx":
         return download(f"{name}.xlsx", lambda p: indicator_xlsx(table, p), XLSX)
     shares = compute_shares(conn, query, catalogue, top=top)

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.engine import Connection
 
 from api.deps import ConnDep, ReadConnDep, SettingsDep
-from api.downloads import CSV, XLSX, download
+from api.downloads import XLSX, csv_file, download
 from api.jobs import submit
 from geogrid.errors import InvalidParameter
 from geogrid.jobs import Progress
@@ -239,11 +239,7 @@ def coverage(
     table = compute(conn, lambda stage, fraction: None)
     name = f"coverage-{level}-{first}-{last}"
     if format == "csv":
-        return Response(
-            "".join(coverage_csv(table)).encode(),
-            media_type=CSV,
-            headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
-        )
+        return csv_file(f"{name}.csv", coverage_csv(table))
     if format == "xlsx":
         return download(f"{name}.xlsx", lambda p: coverage_xlsx(table, p), XLSX)
     return _coverage_json(table)
@@ -273,11 +269,7 @@ class TasksIn(BaseModel):
 
 def _responses(table: Any, name: str, format: str) -> dict[str, Any] | Response:
     if format == "csv":
-        return Response(
-            "".join(response_csv(table)).encode(),
-            media_type=CSV,
-            headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
-        )
+        return csv_file(f"{name}.csv", response_csv(table))
     if format == "xlsx":
         return download(f"{name}.xlsx", lambda p: response_xlsx(table, p), XLSX)
     return {"totals": table.totals, "supervisors": table.supervisors, "tasks": table.tasks}
