@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection
 from api.deps import ConnDep, ReadConnDep, SettingsDep
 from api.downloads import XLSX, csv_file, download
 from api.jobs import submit
+from geogrid.dates import check_period
 from geogrid.errors import InvalidParameter
 from geogrid.jobs import Progress
 from geogrid.patrol.coverage import CoverageRule, grid_visits
@@ -65,10 +66,7 @@ RuleDep = Annotated[CoverageRule, Depends(rule_params)]
 
 
 def _period(first: date, last: date) -> None:
-    if last < first or (last - first).days >= MAX_DAYS:
-        raise InvalidParameter(
-            f"Parameters 'from' and 'to' must span 1 to {MAX_DAYS} days, in order."
-        )
+    check_period(first, last, MAX_DAYS)
 
 
 class SupervisorIn(BaseModel):

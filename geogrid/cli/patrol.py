@@ -13,6 +13,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from geogrid.cli.common import transaction
+from geogrid.dates import parse_day
 from geogrid.errors import InvalidParameter
 from geogrid.patrol.coverage import CoverageRule
 from geogrid.patrol.fixes import import_tracks
@@ -61,12 +62,10 @@ class Level(StrEnum):
 
 
 def _day(text: str, name: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise InvalidParameter(
-            f"Option '{name}' must be a day, YYYY-MM-DD, not '{text}'."
-        ) from None
+    day = parse_day(text, name)
+    if day is None:
+        raise InvalidParameter(f"Option '{name}' needs a day, YYYY-MM-DD.")
+    return day
 
 
 def _rate(value: float | None) -> str:

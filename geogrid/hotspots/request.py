@@ -13,6 +13,8 @@ from datetime import date, timedelta
 from typing import Literal, cast
 
 from geogrid.cases.columns import SOURCES
+from geogrid.dates import check_period as check_days
+from geogrid.dates import parse_day
 from geogrid.errors import InvalidParameter
 
 Value = Literal["count", "density"]
@@ -72,34 +74,9 @@ def _blank(raw: str | None) -> str | None:
     return None if raw is None or not raw.strip() else raw.strip()
 
 
-def parse_day(raw: str | None, name: str) -> date | None:
-    """A ``YYYY-MM-DD`` day, or None when absent; :class:`InvalidParameter` when malformed."""
-    text = _blank(raw)
-    if text is None:
-        return None
-    try:
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-            raise ValueError
-        return date.fromisoformat(text)
-    except ValueError:
-        raise InvalidParameter(
-            f"Parameter '{name}' must be a day written YYYY-MM-DD, got '{text}'."
-        ) from None
-
-
 def check_period(start: date, end: date) -> None:
     """Refuse a period that ends before it starts or is longer than :data:`MAX_PERIOD_DAYS`."""
-    if end < start:
-        raise InvalidParameter(
-            f"Parameter 'to' ({end.isoformat()}) is before 'from' ({start.isoformat()}); "
-            "the period runs from 'from' to 'to', both days included."
-        )
-    days = (end - start).days + 1
-    if days > MAX_PERIOD_DAYS:
-        raise InvalidParameter(
-            f"Parameters 'from' and 'to' span {days} days; a period covers at most "
-            f"{MAX_PERIOD_DAYS} days."
-        )
+    check_days(start, end, MAX_PERIOD_DAYS)
 
 
 def parse_sub_class(raw: str | None) -> str | None:

@@ -9,7 +9,6 @@ grid held by several supervisors. The page's period defaults to the last day wit
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -19,7 +18,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from geogrid.errors import InvalidParameter
+from geogrid.dates import check_period, parse_day
 from geogrid.features.query import feature_collection
 from geogrid.indicators.rules import rate
 from geogrid.patrol.coverage import CoverageRule, grid_visits
@@ -243,33 +242,8 @@ def coverage_period(
     first = first or last
     last = last or first
     assert first is not None and last is not None
-    if last < first:
-        raise InvalidParameter(
-            f"Parameter 'to' ({last.isoformat()}) is before 'from' ({first.isoformat()}); "
-            "the period runs from 'from' to 'to', both days included."
-        )
-    days = (last - first).days + 1
-    if days > MAX_PERIOD_DAYS:
-        raise InvalidParameter(
-            f"Parameters 'from' and 'to' span {days} days; a period covers at most "
-            f"{MAX_PERIOD_DAYS} days."
-        )
+    check_period(first, last, MAX_PERIOD_DAYS)
     return first, last
-
-
-def _day(raw: str | None, name: str) -> date | None:
-    """A ``YYYY-MM-DD`` day, None when blank; InvalidParameter naming ``name`` otherwise."""
-    text = (raw or "").strip()
-    if not text:
-        return None
-    try:
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-            raise ValueError
-        return date.fromisoformat(text)
-    except ValueError:
-        raise InvalidParameter(
-            f"Parameter '{name}' must be a day written YYYY-MM-DD, got '{text}'."
-        ) from None
 
 
 def parse_coverage_query(
@@ -290,8 +264,8 @@ def parse_coverage_query(
     InvalidParameter
         For a malformed day or a bad period; the sentence names the parameter.
     """
-    first, last = _day(raw.get("from"), "from"), _day(raw.get("to"), "to")
-    track_day = _day(raw.get("track_date"), "track_date")
+    first, last = parse_day(raw.get("from"), "from"), parse_day(raw.get("to"), "to")
+    track_day = parse_day(raw.get("track_date"), "track_date")
     supervisor = (raw.get("supervisor") or "").strip() or None
     latest = latest_fix_day(conn, tz=tz) if first is None and last is None else None
     now = today or datetime.now(ZoneInfo(tz)).date()

@@ -225,7 +225,7 @@ def test_coverage_as_a_job(client: TestClient) -> None:
 def test_coverage_parameters_are_checked(client: TestClient) -> None:
     _walk_b11(client)
     r = client.get("/coverage", params={"from": "2026-10-09", "to": "2026-10-01"})
-    assert r.status_code == 400 and "'from' and 'to'" in r.json()["message"]
+    assert r.status_code == 400 and "before 'from'" in r.json()["message"]
     r = client.get("/coverage", params={"from": "2026-01-01", "to": "2026-12-31"})
     assert r.status_code == 400
     r = client.get("/coverage", params={"from": "2026-10-09", "to": "2026-10-09", "level": "x"})
