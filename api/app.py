@@ -16,6 +16,7 @@ from api.routers import (
     catalogue,
     component_updates,
     component_views,
+    dispatch,
     grid_updates,
     health,
     hotspots,
@@ -25,6 +26,7 @@ from api.routers import (
     patrol,
     patrol_views,
     satellite,
+    satellite_views,
     tiles,
 )
 from geogrid import __version__
@@ -84,6 +86,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         patrol.router,
         patrol_views.router,
         satellite.router,
+        satellite_views.router,
+        dispatch.router,
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -370,10 +370,16 @@ def parse_cases(
 
 
 def _fill_defaults(frame: pd.DataFrame, catalogue: Catalogue, calendar: WorkCalendar) -> None:
-    """Department and due time from the catalogue where the case arrives without them."""
+    """Department and due time from the catalogue where the case arrives without them.
+
+    ``department_given`` records which cases came with a department: the others are
+    dispatched by the responsibility rules when stored (``geogrid.dispatch``), the
+    catalogue's department being the fallback when no rule matches.
+    """
     keys = list(zip(frame["case_type"], frame["sub_class"], frame["urgency"], strict=True))
     items = {k: catalogue.find(k[0], k[1]) for k in set(keys)}
     no_department = frame["department"].isna()
+    frame["department_given"] = ~no_department
     if no_department.any():
         default = pd.Series([getattr(items[k], "department", None) for k in keys])
         frame.loc[no_department, "department"] = default[no_department]

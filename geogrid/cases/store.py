@@ -2,8 +2,9 @@
 
 Each case is located by point-in-polygon twice (DOMAIN.md §3): in the grid version that was
 valid when it was registered (kept as the historical truth) and in the current grid (which an
-applied grid update re-assigns). The class of the nearest road is stored for the repeat-case
-rule (DOMAIN.md §4).
+applied grid update re-assigns). A case without a department is dispatched by the
+responsibility rules (``geogrid.dispatch``; ``dispatch_rule`` records the rule). The class
+of the nearest road is stored for the repeat-case rule (DOMAIN.md §4).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sqlalchemy.engine import Connection
 from geogrid.cases.columns import TIMESTAMPS
 from geogrid.cases.parse import CaseTable
 from geogrid.db.copy import copy_csv_in
+from geogrid.dispatch.match import dispatch_located
 from geogrid.errors import Problem, ValidationFailed
 from geogrid.io.problems import FIRST_DATA_LINE, MAX_LISTED
 
@@ -56,10 +58,12 @@ COPIED = (
     "postponed",
     "returned_count",
     "satisfaction",
+    "department_given",
 )
 #: Columns the upsert writes (and overwrites on re-import).
 STORED = (
-    *(c for c in COPIED if c not in ("line", "lon", "lat")),
+    *(c for c in COPIED if c not in ("line", "lon", "lat", "department_given")),
+    "dispatch_rule",
     "geom",
     "grid_code",
     "community_code",
@@ -80,7 +84,7 @@ CREATE TEMP TABLE case_import (
     reported_at timestamptz, registered_at timestamptz, dispatched_at timestamptz,
     handled_at timestamptz, verified_at timestamptz, closed_at timestamptz, due_at timestamptz,
     rework_count integer, extended boolean, postponed boolean, returned_count integer,
-    satisfaction text
+    satisfaction text, department_given boolean, dispatch_rule text
 ) ON COMMIT DROP
 """
 
@@ -222,6 +226,8 @@ def store_cases(
     report("locating", 0.3)
     conn.execute(sa.text(_LOCATE_SQL))
     _outside(conn, shown)
+    report("dispatching", 0.5)
+    dispatch_located(conn)
     report("writing", 0.6)
     located = ", ".join(_LOCATED.get(c, f"l.{c}") for c in STORED)
     updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in STORED)

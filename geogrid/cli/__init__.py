@@ -16,6 +16,7 @@ from geogrid.cli import (
     components,
     db,
     demo,
+    dispatch,
     grids,
     indicators,
     patrol,
@@ -34,6 +35,7 @@ app.add_typer(demo.app, name="demo")
 app.add_typer(grids.app, name="grids")
 app.add_typer(cases.app, name="cases")
 app.add_typer(components.app, name="components")
+app.add_typer(dispatch.app, name="responsibility")
 app.add_typer(patrol.supervisors, name="supervisors")
 app.add_typer(patrol.tracks, name="tracks")
 app.command("coverage")(patrol.coverage)
