@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api import errors, jobs
 from api.routers import (
+    assessments,
     cases,
     catalogue,
     component_updates,
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         satellite.router,
         satellite_views.router,
         dispatch.router,
+        assessments.router,
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

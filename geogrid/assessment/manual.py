@@ -4,7 +4,8 @@ Items judged from submitted material take their values from the manual inputs, a
 ``{unit: {field: value}}`` where a field is the item's key (``meeting``) or, for an item with
 several inputs, ``key.role`` (``case_quality.qualified``). As a table (CSV or XLSX): a column
 ``unit`` (or 单位, 单位编码, 单位名称) holding a unit's code or name, then one column per field,
-headed by the field or by the item's Chinese name; an empty cell is no value.
+headed by the field, by the item's Chinese name or as the template heads it
+(:func:`field_header`); an empty cell is no value.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from geogrid.assessment.figures import fmt
 from geogrid.assessment.inputs import INDICATORS
 from geogrid.assessment.rules import RuleSet
 from geogrid.errors import Problem, ValidationFailed
@@ -43,6 +45,12 @@ def manual_fields(rule_set: RuleSet) -> list[ManualField]:
             elif source in INDICATORS and INDICATORS[source].manual:
                 fields.append(ManualField(source, item.key, role, INDICATORS[source].label))
     return list({f.field: f for f in fields}.values())
+
+
+def field_header(field: ManualField, rule_set: RuleSet) -> str:
+    """The field's column header in the XLSX template: its Chinese name and the item's maximum
+    points (``机构（4分）``); :func:`read_manual` reads it back."""
+    return f"{field.label}（{fmt(rule_set.item(field.item).points)}分）"
 
 
 def check_manual(manual: Manual, rule_set: RuleSet) -> None:
@@ -96,9 +104,11 @@ def read_manual(
             f"'{shown}' has no unit column: name one of {', '.join(UNIT_COLUMNS)}."
         )
     fields = manual_fields(rule_set)
-    by_header = {f.field: f.field for f in fields} | {
-        f.label: f.field for f in fields if f.role == "value"
-    }
+    by_header = (
+        {f.field: f.field for f in fields}
+        | {f.label: f.field for f in fields if f.role == "value"}
+        | {field_header(f, rule_set): f.field for f in fields}
+    )
     problems = []
     columns = {}
     for column in frame.columns:

@@ -6,7 +6,7 @@ one row per item that lost (or gained) points with its explanation sentences.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -86,6 +86,40 @@ class AssessmentResult:
     def unit(self, code: str) -> UnitResult:
         """The result of the unit ``code``."""
         return next(u for u in self.units if u.unit == code)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> AssessmentResult:
+        """The result :meth:`as_dict` gave, read back (a stored run's JSON)."""
+        return cls(
+            str(data["rule_set"]),
+            str(data["version"]),
+            str(data["title"]),
+            str(data["level"]),
+            str(data["period"]),
+            tuple(PartInfo(p["key"], p["name"], p["points"], p["bonus"]) for p in data["parts"]),
+            tuple(
+                UnitResult(
+                    u["unit"],
+                    u["name"],
+                    tuple(
+                        ItemResult(
+                            i["key"],
+                            i["name"],
+                            i["part"],
+                            i["max_points"],
+                            dict(i["inputs"]),
+                            i["points"],
+                            tuple(i["reasons"]),
+                        )
+                        for i in u["items"]
+                    ),
+                    {p["key"]: u["parts"][p["key"]] for p in data["parts"]},
+                    u["total"],
+                    u["rank"],
+                )
+                for u in data["units"]
+            ),
+        )
 
     def as_dict(self) -> dict[str, Any]:
         """Plain values (for JSON)."""

@@ -9,10 +9,12 @@ from rich.console import Console
 from rich.table import Table
 
 from geogrid.assessment import AssessmentResult, assess_month, load_rule_set, read_manual
+from geogrid.assessment.entries import rule_source
 from geogrid.assessment.figures import fmt
 from geogrid.assessment.inputs import UNIT_LABELS, UNIT_LEVELS
 from geogrid.assessment.result import result_csv, result_xlsx
 from geogrid.assessment.rules import preset_names
+from geogrid.assessment.runs import create_run
 from geogrid.cli.common import transaction
 from geogrid.errors import InvalidParameter
 from geogrid.patrol.coverage import CoverageRule
@@ -40,6 +42,9 @@ def assess(
     output: Path | None = typer.Option(
         None, "--output", "-o", help="Also write the scores as .xlsx (with reasons) or .csv."
     ),
+    store: bool = typer.Option(
+        False, "--store", help="Store the run (GET /assessments/ID) and print its id."
+    ),
 ) -> None:
     """Score the units by a rule set for a month (DOMAIN.md §7), with reasons for lost points."""
     if level is not None and level not in UNIT_LEVELS:
@@ -47,17 +52,33 @@ def assess(
     rule_set = load_rule_set(rules)
     given = read_manual(manual, rule_set) if manual is not None else None
     settings = Settings()
+    run_id: int | None = None
     with out.status("Scoring…"), transaction() as conn:
-        result = assess_month(
-            conn,
-            rule_set,
-            month,
-            level=level,
-            manual=given,
-            indicator_options=settings.indicator_options(),
-            coverage_rule=CoverageRule(),
-        )
+        if store:
+            run = create_run(
+                conn,
+                rule_source(rules),
+                month,
+                created_by="cli",
+                level=level,
+                manual=given,
+                indicator_options=settings.indicator_options(),
+                coverage_rule=CoverageRule(),
+            )
+            result, run_id = run.result, run.id
+        else:
+            result = assess_month(
+                conn,
+                rule_set,
+                month,
+                level=level,
+                manual=given,
+                indicator_options=settings.indicator_options(),
+                coverage_rule=CoverageRule(),
+            )
     _print(result)
+    if run_id is not None:
+        out.print(f"Stored as assessment run {run_id}")
     if output is not None and output.suffix.lower() == ".xlsx":
         result_xlsx(result, output)
     elif output is not None:
