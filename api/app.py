@@ -27,7 +27,6 @@ from api.routers import (
     patrol,
     patrol_views,
     satellite,
-    satellite_views,
     tiles,
 )
 from geogrid import __version__
@@ -87,7 +86,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         patrol.router,
         patrol_views.router,
         satellite.router,
-        satellite_views.router,
         dispatch.router,
         assessments.router,
     ):
