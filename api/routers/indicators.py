@@ -20,6 +20,7 @@ from geogrid.indicators.report import (
     monthly_report,
     write_report_xlsx,
 )
+from geogrid.satellite.scoring import score_patches
 from geogrid.territory.store import district_names
 
 router = APIRouter(tags=["Indicators"])
@@ -43,6 +44,10 @@ def indicators(
         Literal["json", "csv", "xlsx"], Query(description="json, csv or xlsx")
     ] = "json",
     top: Annotated[int, Query(ge=1, le=100, description="Top-N subclasses per type.")] = 10,
+    include: Annotated[
+        Literal["satellite"] | None,
+        Query(description="satellite: scores of the patch batches dispatched in the period."),
+    ] = None,
 ) -> dict[str, Any] | Response:
     """Indicators of the cases registered in a period, per level (cutoff, filters, boundaries)."""
     if from_ is None or to is None:
@@ -56,6 +61,12 @@ def indicators(
     if format == "xlsx":
         return download(f"{name}.xlsx", lambda p: indicator_xlsx(table, p), XLSX)
     shares = compute_shares(conn, query, catalogue, top=top)
+    extra = {}
+    if include == "satellite":
+        span = query.period
+        extra["satellite"] = score_patches(
+            conn, dispatched_from=span.t0, dispatched_to=span.t1, at=span.cutoff
+        )
     return {
         "level": query.level,
         "period": {
@@ -71,6 +82,7 @@ def indicators(
         "totals": table.totals,
         "top_sub_classes": shares.top_sub_classes,
         "sources": shares.sources,
+        **extra,
     }
 
 

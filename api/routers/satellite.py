@@ -9,6 +9,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Body, File, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
 from sqlalchemy.engine import Connection
 
 from api.deps import CalendarDep, CatalogueDep, ConnDep, ReadConnDep, SettingsDep
@@ -36,6 +37,7 @@ from geogrid.satellite import (
     verify_patch,
 )
 from geogrid.satellite.photos import MAX_PHOTO_BYTES
+from geogrid.satellite.scoring import BASES, MODES, ROUNDINGS, ScoreRule, batch_scores
 
 router = APIRouter(tags=["Satellite patches"])
 
@@ -46,6 +48,19 @@ RulesBody = Annotated[
     dict[str, Any] | None,
     Body(description="Verification rules: distance_m, min_fixes, thresholds per change type."),
 ]
+
+
+class ScoreQuery(BaseModel):
+    """The deduction rule of the satellite indicator; absent fields keep their defaults."""
+
+    points: float | None = Field(None, ge=0, description="Points of the item (default 6).")
+    mode: str | None = Field(None, description=", ".join(MODES))
+    tolerated_share: float | None = Field(None, ge=0, lt=1, description="Tolerated share.")
+    factor: float | None = Field(None, ge=0, description="Factor of mode share.")
+    per_patch: float | None = Field(None, ge=0, description="Points per patch (per_patch).")
+    per_overdue: float | None = Field(None, ge=0, description="Points per overdue patch.")
+    basis: str | None = Field(None, description=", ".join(BASES))
+    rounding: str | None = Field(None, description=", ".join(ROUNDINGS))
 
 
 def _base(request: Request) -> str:
@@ -179,6 +194,19 @@ def patches(
         "patches": items,
         "links": links,
     }
+
+
+@router.get("/patches/scores")
+def scores(
+    conn: ReadConnDep,
+    rule: Annotated[ScoreQuery, Query()],
+    batch: Annotated[str | None, Query(description="Batch id (default: the newest)")] = None,
+    street: Annotated[str | None, Query(description="9-digit street code")] = None,
+    at: Annotated[datetime | None, Query(description="Cut-off (default now)")] = None,
+) -> dict[str, Any]:
+    """Figures and satellite indicator score of a batch per street and for the district."""
+    parsed = ScoreRule.from_dict(rule.model_dump(exclude_none=True))
+    return batch_scores(conn, batch, street_code=street, at=at, rule=parsed)
 
 
 @router.get("/patches/{patch_id}")

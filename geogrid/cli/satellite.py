@@ -6,6 +6,7 @@ import json
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
@@ -24,11 +25,12 @@ from geogrid.satellite import (
     verify_batch,
 )
 from geogrid.satellite.rules import HANDLING_STATES, VERDICTS
+from geogrid.satellite.scoring import ScoreRule, batch_scores
 from geogrid.settings import Settings
 from geogrid.worktime import WorkCalendar
 
 app = typer.Typer(
-    help="Satellite patches (图斑): import batches, register imagery, verify.",
+    help="Satellite patches (图斑): import batches, register imagery, verify, score.",
     no_args_is_help=True,
 )
 out = Console()
@@ -140,3 +142,59 @@ def batches_cmd() -> None:
     with transaction() as conn:
         for batch in list_batches(conn):
             _figures(f"Batch {batch['id']} · {batch['file_name']}", batch["figures"])
+
+
+SCORE_COLUMNS = (
+    ("patches", "图斑"),
+    ("due", "应处置"),
+    ("on_site", "实地处置"),
+    ("documents", "材料结案"),
+    ("pending", "未处置"),
+    ("verified", "已核实"),
+    ("not_verified", "未整改"),
+    ("overdue", "超期"),
+)
+
+
+@app.command("scores")
+def scores_cmd(
+    batch: str | None = typer.Option(None, help="Batch id (default: the newest batch)."),
+    street: str | None = typer.Option(None, help="Only this street (9-digit code)."),
+    at: datetime | None = typer.Option(None, help="Cut-off of due and overdue (default now)."),
+    rules: Path | None = typer.Option(
+        None, exists=True, dir_okay=False, help="JSON of the deduction rule (points, mode, …)."
+    ),
+) -> None:
+    """Figures and the satellite indicator's score of a batch, per street and district."""
+    rule = ScoreRule.from_dict(json.loads(rules.read_text())) if rules else ScoreRule()
+    moment = at
+    if moment is not None and moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo(Settings().timezone))
+    with transaction() as conn:
+        result = batch_scores(conn, batch, street_code=street, at=moment, rule=rule)
+    table = Table(title=f"Batch {', '.join(result['batches'])}: satellite patches and score")
+    table.add_column("street (街道)")
+    for _, label in SCORE_COLUMNS:
+        table.add_column(label, justify="right")
+    for column in ("dust covered m²", "documents %", "deduction", "score"):
+        table.add_column(column, justify="right")
+
+    def cells(row: dict[str, Any]) -> list[str]:
+        share = row["documents_share"]
+        return [
+            *(f"{row[key]:,}" for key, _ in SCORE_COLUMNS),
+            f"{row['dust_area_covered_m2']:,.1f}",
+            "—" if share is None else f"{share:.2f}",
+            f"{row['deduction']:.2f}",
+            f"{row['score']:.2f}",
+        ]
+
+    for row in result["streets"]:
+        table.add_row(f"{row['street_name']} {row['street_code']}", *cells(row))
+    table.add_row("district (全区)", *cells(result["district"]), style="bold")
+    out.print(table)
+    d = result["district"]
+    out.print(
+        f"卫星遥感监测体系 {d['score']:.2f} / {d['points']:g} points "
+        f"(deduction {d['deduction']:.2f}; rule {rule.mode}, basis {rule.basis})."
+    )

@@ -9,6 +9,10 @@ The public surface the API and the CLI call:
 - :func:`register_imagery`: a GeoTIFF of a batch (role ``reference``, ``before`` or ``after``).
 - :func:`verify_batch`, :func:`verify_patch`: the verdict of each patch with its figures.
 - :func:`list_patches`, :func:`get_patch`, :func:`render_chips`.
+- :func:`score_patches`, :func:`batch_scores` with a :class:`ScoreRule`: figures per street
+  and district and the satellite indicator's score (DOMAIN.md §7).
+- :mod:`geogrid.satellite.mapdata` (the patch map page's data) and
+  :mod:`geogrid.satellite.tiles` (XYZ tiles of the imagery, with rio-tiler).
 """
 
 from geogrid.satellite.batches import batch_figures, get_batch, import_batch, list_batches
@@ -18,15 +22,18 @@ from geogrid.satellite.imagery import keep_uploaded_image, parse_band_roles, reg
 from geogrid.satellite.metrics import ImageThresholds, VerifyRules
 from geogrid.satellite.patches import STATUSES, get_patch, list_patches
 from geogrid.satellite.photos import read_photo
+from geogrid.satellite.scoring import ScoreRule, batch_scores, score_patches
 from geogrid.satellite.upload import read_patch_upload
 from geogrid.satellite.verify import verify_batch, verify_patch, verify_patches
 
 __all__ = [
     "STATUSES",
     "ImageThresholds",
+    "ScoreRule",
     "VerifyRules",
     "add_handling",
     "batch_figures",
+    "batch_scores",
     "get_batch",
     "get_patch",
     "handling_records",
@@ -40,6 +47,7 @@ __all__ = [
     "read_photo",
     "register_imagery",
     "render_chips",
+    "score_patches",
     "verify_batch",
     "verify_patch",
     "verify_patches",

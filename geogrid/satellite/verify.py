@@ -10,6 +10,10 @@ For each patch:
    ``distance_m`` in the window, at least ``min_fixes`` of them. Distances are geodesic.
 3. **Imagery**: the batch's images read over the patch window only
    (:mod:`geogrid.satellite.imagery`), judged by :func:`geogrid.satellite.metrics.assess_images`.
+   Patches are taken in geohash order (a Z-order curve), so that neighbours follow each other
+   and the image blocks just decompressed are still in GDAL's small block cache for the next:
+   1,000 patches over a 10,000 × 10,000 pair verify about twice as fast as in id order
+   (``bench/satellite.py``).
 4. **Verdict**: :func:`geogrid.satellite.rules.decide_verdict`.
 
 Every figure that decided the verdict is stored with it (``patch_verifications.figures``),
@@ -53,7 +57,7 @@ LEFT JOIN LATERAL (
     WHERE x.district_code = p.district_code AND x.patch_id = p.id
 ) h ON true
 WHERE p.district_code = :d AND p.id = ANY(:ids)
-ORDER BY p.id
+ORDER BY ST_GeoHash(ST_PointOnSurface(p.geom), 12), p.id
 """
 
 _EVIDENCE = """

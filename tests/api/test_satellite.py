@@ -12,11 +12,13 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
+from openpyxl import load_workbook
 from PIL import Image
 from sqlalchemy.engine import Engine
 
 from api.app import create_app
 from geogrid.settings import Settings
+from tests.credentials import ADMIN
 from tests.satellite.data import feature, jpeg, lonlat, square, write_image
 from tests.satellite.scenario import (
     AFTER,
@@ -29,6 +31,7 @@ from tests.satellite.scenario import (
     HANDLED,
     PHOTO_TIME,
     add_fix,
+    build_scored,
     patch_file,
 )
 
@@ -45,7 +48,7 @@ def api(territory_engine: Engine, tmp_path: Path) -> Iterator[TestClient]:
         database_url=territory_engine.url.render_as_string(hide_password=False),
         data_dir=tmp_path / "data",
     )
-    with TestClient(create_app(settings)) as c:
+    with TestClient(create_app(settings), headers=ADMIN) as c:
         yield c
 
 
@@ -260,3 +263,48 @@ def test_chips_without_imagery_and_unknown_patches(api: TestClient, tmp_path: Pa
     assert api.get("/patch-batches/nope").status_code == 404
     r = api.post(f"/patch-batches/{BATCH}/verify")
     assert r.status_code == 200 and r.json()["verdicts"] == {"inconclusive": 9}
+
+
+def test_scores_over_http(api: TestClient, territory_engine: Engine, tmp_path: Path) -> None:
+    build_scored(territory_engine, tmp_path)
+    assert api.post(f"/patch-batches/{BATCH}/verify").status_code == 200
+    body = api.get("/patches/scores", params={"batch": BATCH}).json()
+    assert body["batches"] == [BATCH] and body["rule"]["mode"] == "tolerated_share"
+    district = body["district"]
+    assert (district["on_site"], district["documents"]) == (2, 7)
+    assert (district["deduction"], district["score"]) == (0.67, 5.33)
+    assert [s["score"] for s in body["streets"]] == [6.0, 0.0]
+    newest = api.get("/patches/scores", params={"mode": "share", "factor": 0.5}).json()
+    assert newest["batches"] == [BATCH] and newest["district"]["deduction"] == 2.33
+    street = api.get("/patches/scores", params={"street": "530114001", "basis": "verdict"})
+    assert street.json()["district"]["patches"] == 4
+    bad = api.get("/patches/scores", params={"mode": "linear"})
+    assert bad.status_code == 400 and "'mode'" in bad.json()["message"]
+    assert api.get("/patches/scores", params={"batch": "1999-01"}).status_code == 404
+
+    june = {"from": "2026-06-01", "to": "2026-06-30", "level": "district"}
+    with_sat = api.get("/indicators", params={**june, "include": "satellite"}).json()
+    assert with_sat["satellite"]["district"]["score"] == 5.33
+    assert "satellite" not in api.get("/indicators", params=june).json()
+    may_params = {**june, "from": "2026-05-01", "to": "2026-05-31", "include": "satellite"}
+    may = api.get("/indicators", params=may_params).json()
+    assert may["satellite"]["batches"] == [] and may["satellite"]["district"]["patches"] == 0
+
+
+def test_monthly_report_has_the_satellite_table(
+    api: TestClient, territory_engine: Engine, tmp_path: Path
+) -> None:
+    build_scored(territory_engine, tmp_path)
+    assert api.post(f"/patch-batches/{BATCH}/verify").status_code == 200
+    html = api.get("/reports/monthly", params={"month": "2026-06", "format": "html"}).text
+    assert f"卫星遥感图斑（批次 {BATCH}；卫星遥感监测体系 6 分）" in html
+    assert "龙城街道" in html and "材料结案" in html and "5.33" in html and "0.67" in html
+    xlsx = api.get("/reports/monthly", params={"month": "2026-06", "format": "xlsx"})
+    rows = list(load_workbook(io.BytesIO(xlsx.content))["卫星遥感图斑"].iter_rows(values_only=True))
+    assert rows[0][:5] == ("街道", "图斑数", "应处置数", "实地处置", "材料结案")
+    assert rows[-1][0] == "合计" and rows[-1][1:5] == (9, 9, 2, 7) and rows[-1][-2:] == (0.67, 5.33)
+    empty = api.get("/reports/monthly", params={"month": "2026-05", "format": "html"}).text
+    assert "本月无图斑" in empty
+    xlsx = api.get("/reports/monthly", params={"month": "2026-05", "format": "xlsx"})
+    sheet = load_workbook(io.BytesIO(xlsx.content))["卫星遥感图斑"]
+    assert list(sheet.iter_rows(values_only=True))[1][0] == "本月无图斑。"

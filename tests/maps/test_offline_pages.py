@@ -12,9 +12,11 @@ from maps.assets import find_external_urls
 from maps.coverage import build_coverage_map
 from maps.grid_updates import build_diff_map
 from maps.grids import build_grids_map
+from maps.patches import build_patches_map
 from tests.maps import sample_district
 from tests.maps.test_coverage_map import sample_data as sample_coverage
 from tests.maps.test_grid_updates_map import sample_plan
+from tests.maps.test_patches_map import sample_data as sample_patches
 
 
 def grids_page(**kwargs: Any) -> str:
@@ -30,8 +32,14 @@ def coverage_page(**kwargs: Any) -> str:
     return build_coverage_map(sample_coverage(), **kwargs).get_root().render()
 
 
+def patches_page(**kwargs: Any) -> str:
+    return build_patches_map(sample_patches(), **kwargs).get_root().render()
+
+
 PAGES = pytest.mark.parametrize(
-    "page", [grids_page, diff_page, coverage_page], ids=["grids", "grid-updates", "coverage"]
+    "page",
+    [grids_page, diff_page, coverage_page, patches_page],
+    ids=["grids", "grid-updates", "coverage", "patches"],
 )
 
 

@@ -177,3 +177,48 @@ def build(engine: Engine, tmp_path: Path) -> dict[str, int]:
         add_fix(conn, 20, 80, datetime(2026, 6, 10, 10, 0, 30, tzinfo=CST), ["accuracy"])
         add_fix(conn, 21, 81, datetime(2026, 5, 30, 10, 0, tzinfo=CST), [])
     return ids
+
+
+#: The published example (DOMAIN.md §6): of the nine patches 2 handled on site, 7 closed by
+#: documents (TB9 late, after its due time); no photo near a patch, no patrol fix.
+SCORED_ON_SITE = ("TB1", "TB3")
+LATE = datetime(2026, 6, 30, 12, 0, tzinfo=CST)
+SCORED_VERDICTS = {
+    "TB1": "verified",
+    "TB2": "not_verified",
+    "TB3": "verified",
+    "TB4": "not_verified",
+    "TB5": "documents_only",
+    "TB6": "documents_only",
+    "TB7": "documents_only",
+    "TB8": "documents_only",
+    "TB9": "not_verified",
+}
+
+
+def build_scored(engine: Engine, tmp_path: Path) -> dict[str, int]:
+    """The batch with both images, TB1 and TB3 handled on site, the seven others by documents.
+
+    TB1 declares 1,500 m² covered. Hand-computed at :data:`NOW`: district 9 patches, 2 on
+    site, 7 by documents, 1 overdue (TB9); street 001 (TB1–TB4) 2 on site and 2 by
+    documents, street 002 (TB5–TB9) 5 by documents; verdicts :data:`SCORED_VERDICTS`.
+    """
+    before = write_image(tmp_path / "before.tif", BEFORE)
+    after = write_image(tmp_path / "after.tif", AFTER)
+    bands = {"red": 1, "green": 2, "blue": 3, "nir": 4}
+    with engine.begin() as conn:
+        import_scenario_batch(conn, tmp_path)
+        register_imagery(conn, BATCH, role="before", path=before, bands=bands)
+        register_imagery(conn, BATCH, role="after", path=after, bands=bands)
+        ids = patch_ids(conn)
+        for code in PATCHES:
+            add_handling(
+                conn,
+                ids[code],
+                handling_type="on_site" if code in SCORED_ON_SITE else "documents",
+                handler="区住建局 张三",
+                handled_at=LATE if code == "TB9" else HANDLED,
+                covered_area_m2=1500.0 if code == "TB1" else None,
+                now=NOW,
+            )
+    return ids

@@ -7,7 +7,7 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 
 from tests.satellite.data import write_image
-from tests.satellite.scenario import AFTER, BATCH, BEFORE, DELIVERED, patch_file
+from tests.satellite.scenario import AFTER, BATCH, BEFORE, DELIVERED, build_scored, patch_file
 from tests.test_cli import geogrid
 
 
@@ -42,3 +42,19 @@ def test_import_register_verify_list(territory_engine: Engine, tmp_path: Path) -
     again = geogrid(territory_engine, "patches", "import", str(path), "--batch", BATCH)
     assert again.returncode == 1 and "imported already" in again.stderr
     assert "Traceback" not in again.stderr
+
+
+def test_scores(territory_engine: Engine, tmp_path: Path) -> None:
+    build_scored(territory_engine, tmp_path)
+    assert geogrid(territory_engine, "patches", "verify", "--batch", BATCH).returncode == 0
+    res = geogrid(territory_engine, "patches", "scores", "--batch", BATCH, "--at", "2026-07-01")
+    assert res.returncode == 0, res.stderr
+    assert "龙城街道" in res.stdout and "乌龙街道" in res.stdout
+    assert "卫星遥感监测体系 5.33 / 6 points (deduction 0.67" in res.stdout
+    rules = tmp_path / "score.json"
+    rules.write_text('{"mode": "share", "factor": 0.5}')
+    res = geogrid(territory_engine, "patches", "scores", "--rules", str(rules))
+    assert res.returncode == 0 and "deduction 2.33" in res.stdout
+    rules.write_text('{"mode": "linear"}')
+    bad = geogrid(territory_engine, "patches", "scores", "--rules", str(rules))
+    assert bad.returncode != 0 and "'mode'" in bad.stderr and "Traceback" not in bad.stderr
