@@ -13,7 +13,7 @@ import time
 from dataclasses import replace
 from types import FrameType
 
-from bench import cases, components, coverage, grid_update, patrol, tiles
+from bench import cases, components, coverage, grid_update, patrol, sanitation, satellite, tiles
 from bench.report import RESULTS, Section, write_sections
 from bench.stack import bench_stack
 from bench.suite import Options, Suite
@@ -25,6 +25,8 @@ SUITES: dict[str, Suite] = {
     "components": components.run,
     "patrol": patrol.run,
     "coverage": coverage.run,
+    "satellite": satellite.run,
+    "sanitation": sanitation.run,
 }
 
 

@@ -44,7 +44,11 @@ def _load(url: str, scale: str, seed: int, *, cases: bool = True) -> dict[str, i
         load_demo_cases,
         load_demo_components,
         load_demo_patrol,
+        load_demo_satellite,
     )
+    from geogrid.demo.sanitation import SANITATION_DAYS, build_sanitation, load_demo_sanitation
+    from geogrid.demo.satellite import PATCHES as SATELLITE_PATCHES
+    from geogrid.demo.satellite import PIXEL_M as SATELLITE_PIXEL_M
     from geogrid.worktime import WorkCalendar
 
     settings = Settings()
@@ -105,9 +109,41 @@ def _load(url: str, scale: str, seed: int, *, cases: bool = True) -> dict[str, i
                         engine,
                         patrol,
                         district_code=district.spec.district_code,
-                        progress=lambda s, f: progress(s, 0.9 + 0.1 * f),
+                        progress=lambda s, f: progress(s, 0.9 + 0.05 * f),
                     )
                 )
+                sanitation = build_sanitation(
+                    district,
+                    first=last - timedelta(days=SANITATION_DAYS[scale] - 1),
+                    last=last,
+                    seed=seed,
+                    tz=settings.timezone,
+                    progress=lambda s, f: progress("generating vehicle tracks", 0.95),
+                )
+                counts.update(
+                    load_demo_sanitation(
+                        engine,
+                        sanitation,
+                        district_code=district.spec.district_code,
+                        catalogue=catalogue,
+                        tz=settings.timezone,
+                        progress=lambda s, f: progress(s, 0.95),
+                    )
+                )
+                satellite = load_demo_satellite(
+                    engine,
+                    district,
+                    month=last,
+                    out_dir=settings.data_dir / "demo" / "imagery",
+                    catalogue=catalogue,
+                    calendar=WorkCalendar.load(settings.calendar_file, tz=settings.timezone),
+                    patches=SATELLITE_PATCHES[scale],
+                    seed=seed,
+                    pixel_m=SATELLITE_PIXEL_M[scale],
+                    tz=settings.timezone,
+                    progress=lambda s, f: progress(s, 0.95 + 0.05 * f),
+                )
+                counts["patches"] = satellite["patches"]
         finally:
             engine.dispose()
         progress("done", 1.0)
@@ -135,9 +171,10 @@ def load(
     cases: bool = typer.Option(
         True,
         help="Also components (small ~20,000, city ~500,000), 12 months of cases up to "
-        "last month (small ~20,000, city ~2,000,000) and patrol tracks of its last 7 days "
-        "(small 6 supervisors, city 100 with ~1.2 million fixes). --no-cases skips components, "
-        "cases and patrol tracks.",
+        "last month (small ~20,000, city ~2,000,000), patrol tracks of its last 7 days "
+        "(small 6 supervisors, city 100 with ~1.2 million fixes) and last month's satellite "
+        "patches with their imagery, handled and verified (small 24, city 120). --no-cases "
+        "skips components, cases, patrol tracks and patches.",
     ),
 ) -> None:
     """Build the demo district and load it (replaces an earlier demo of the same district)."""

@@ -1,6 +1,7 @@
 """A synthetic district (呈贡区 around 102.85°E 24.98°N) to demo, test and benchmark geogrid.
 
 :func:`build_district` draws it without a database; :func:`load_demo` writes it to PostGIS.
+:func:`load_demo_satellite` adds a month of satellite patches with their imagery.
 """
 
 from geogrid.demo.cases import build_cases
@@ -8,6 +9,7 @@ from geogrid.demo.components import build_components
 from geogrid.demo.district import SCALES, DemoDistrict, DemoSpec, build_district
 from geogrid.demo.load import load_demo, load_demo_cases, load_demo_components, load_demo_patrol
 from geogrid.demo.patrol import DemoPatrol, build_patrol
+from geogrid.demo.satellite import DemoSatellite, load_demo_satellite, plan_satellite
 
 #: Cases the demo generates per scale (DOMAIN.md §8: 2,000,000 at city scale, 12 months).
 CASES = {"small": 20_000, "city": 2_000_000}
@@ -26,6 +28,7 @@ __all__ = [
     "SUPERVISORS",
     "DemoDistrict",
     "DemoPatrol",
+    "DemoSatellite",
     "DemoSpec",
     "build_cases",
     "build_components",
@@ -35,4 +38,6 @@ __all__ = [
     "load_demo_cases",
     "load_demo_components",
     "load_demo_patrol",
+    "load_demo_satellite",
+    "plan_satellite",
 ]

@@ -72,18 +72,29 @@ def level_of(name: str, boundaries: str) -> Level:
         "source": Level(("source",), ("f.source",)),
         "platform": Level(("platform",), ("f.platform",)),
         "sub_class": Level(("case_type", "sub_class"), ("f.case_type", "f.sub_class")),
+        # the responsible unit of sanitation cases: every company, then any other unit
+        "company": Level(
+            ("company",), ("f.department",), "SELECT name AS company FROM sanitation_companies"
+        ),
     }
     return territory[name]
 
 
 def case_filters(query: IndicatorQuery) -> tuple[str, dict[str, Any]]:
-    clauses, params = [], {}
+    clauses: list[str] = []
+    params: dict[str, Any] = {}
     if query.platform:
         clauses.append("f.platform = :platform")
         params["platform"] = query.platform
     if query.source:
         clauses.append("f.source = :source")
         params["source"] = query.source
+    if query.sub_classes:
+        clauses.append("f.sub_class = ANY(:sub_classes)")
+        params["sub_classes"] = list(query.sub_classes)
+    if query.excluded_sources:
+        clauses.append("f.source <> ALL(:excluded_sources)")
+        params["excluded_sources"] = list(query.excluded_sources)
     return "".join(f" AND {c}" for c in clauses), params
 
 

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from geogrid.cases.columns import PLATFORMS, SOURCES
 from geogrid.errors import InvalidParameter
+from geogrid.sanitation.rules import SANITATION_SUB_CLASSES, SELF_HANDLED_SOURCE
 
 LEVELS = (
     "grid",
@@ -22,6 +23,7 @@ LEVELS = (
     "source",
     "platform",
     "sub_class",
+    "company",
 )
 BOUNDARIES = ("registered", "current")
 DENOMINATORS = ("registered", "due")
@@ -120,7 +122,11 @@ class IndicatorQuery:
     """One indicator table: cases registered in ``period``, grouped by ``level``.
 
     ``boundaries`` chooses the grid/community/street a case counts in: ``registered`` (the
-    one at registration, DOMAIN.md §3) or ``current`` (after grid updates).
+    one at registration, DOMAIN.md §3) or ``current`` (after grid updates). ``sub_classes``
+    and ``excluded_sources`` narrow the cases counted: level ``company`` (the sanitation
+    companies, issue 10) counts the sanitation subclasses only, and without a ``source`` leaves
+    the self-handled cases (``grid_worker``) out: they are counted apart
+    (:mod:`geogrid.sanitation.indicators`).
     """
 
     level: str
@@ -132,6 +138,8 @@ class IndicatorQuery:
     accumulation_start: date = date(2019, 1, 1)
     repeat_distance_m: float = 30.0
     extension_excluded: tuple[str, ...] = field(default=())
+    sub_classes: tuple[str, ...] = field(default=())
+    excluded_sources: tuple[str, ...] = field(default=())
 
     @classmethod
     def monthly(cls, month: str, **options: Any) -> IndicatorQuery:
@@ -172,8 +180,10 @@ class IndicatorQuery:
             raise InvalidParameter(
                 f"Parameter 'source' must be one of {', '.join(SOURCES)}, got '{source}'."
             )
+        chosen = _choice(level, "level", LEVELS, "street")
+        company = chosen == "company"
         return cls(
-            level=_choice(level, "level", LEVELS, "street"),
+            level=chosen,
             period=Period.parse(start, end, cutoff, tz=tz),
             platform=platform or None,
             source=source or None,
@@ -182,4 +192,6 @@ class IndicatorQuery:
             accumulation_start=parse_day(accumulation_start, "accumulation_start"),
             repeat_distance_m=repeat_distance_m,
             extension_excluded=tuple(c for c in extension_excluded.split(",") if c),
+            sub_classes=tuple(SANITATION_SUB_CLASSES) if company else (),
+            excluded_sources=(SELF_HANDLED_SOURCE,) if company and not source else (),
         )

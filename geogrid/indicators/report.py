@@ -1,15 +1,17 @@
 """The monthly tables a centre publishes (DOMAIN.md §4), and indicator tables as files.
 
 Department tables (city-platform and district-platform cases apart, sorted by closure rate),
-the source table and the top-10 subclass tables of each case type; written as XLSX here and
-as HTML by ``maps.reports``.
+the source table and the top-10 subclass tables of each case type, then the satellite
+patches of the batches dispatched in the month with the satellite indicator's score
+(DOMAIN.md §6, :mod:`geogrid.satellite.scoring`); written as XLSX here and as HTML by
+:mod:`geogrid.indicators.html`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +19,15 @@ from sqlalchemy.engine import Connection
 
 from geogrid.cases.columns import CASE_TYPES, PLATFORMS
 from geogrid.catalogue import Catalogue
+from geogrid.errors import InvalidParameter
 from geogrid.indicators.engine import IndicatorTable, compute_indicators
 from geogrid.indicators.layers import LABELS
-from geogrid.indicators.params import IndicatorQuery
+from geogrid.indicators.params import IndicatorQuery, Period
 from geogrid.indicators.shares import compute_shares
 from geogrid.io.tables import Sheet, csv_lines, write_xlsx
+from geogrid.sanitation.indicators import COMPANY_TITLE, company_indicators, self_handling_table
+from geogrid.satellite.scoring import LABELS as SATELLITE_LABELS
+from geogrid.satellite.scoring import satellite_tables_exist, score_patches
 
 KEY_LABELS = {
     "grid_code": "网格编码",
@@ -31,6 +37,7 @@ KEY_LABELS = {
     "street_name": "街道名称",
     "district_code": "区编码",
     "department": "处置部门",
+    "company": "环卫公司",
     "source": "来源",
     "source_name": "来源名称",
     "platform": "平台",
@@ -59,15 +66,25 @@ class ReportTable:
     title: str
     headers: list[str]
     rows: list[list[Any]]
+    empty: str = "本月无数据。"
 
 
 @dataclass(frozen=True)
 class MonthlyReport:
-    """The month's tables, in publication order."""
+    """The month's case tables in publication order, then the satellite patches' table."""
 
     month: str
     title: str
     tables: list[ReportTable]
+    satellite: ReportTable | None = None
+    #: The sanitation companies' tables (issue 10), published after the case tables.
+    sanitation: list[ReportTable] = field(default_factory=list)
+
+    @property
+    def published(self) -> list[ReportTable]:
+        """Every table of the report, in publication order."""
+        satellite = [self.satellite] if self.satellite else []
+        return [*self.tables, *self.sanitation, *satellite]
 
 
 def label(column: str) -> str:
@@ -82,15 +99,14 @@ def _by_closure(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     )
 
 
-def department_table(table: IndicatorTable, title: str) -> ReportTable:
-    """Departments sorted by closure rate (descending, no-case departments last)."""
+def department_table(table: IndicatorTable, title: str, *, unit: str = "处置部门") -> ReportTable:
+    """Departments (or the level's units) sorted by closure rate (descending, no-case ones last)."""
+    key = table.keys[0]
     rows = [r for r in table.rows if r["registered"] or r["open_cumulative"]]
-    body = [
-        [r["department"] or "（未指定）", *(r[c] for c in MAIN_COLUMNS)] for r in _by_closure(rows)
-    ]
+    body = [[r[key] or "（未指定）", *(r[c] for c in MAIN_COLUMNS)] for r in _by_closure(rows)]
     total = table.totals
     body.append(["合计", *(total[c] for c in MAIN_COLUMNS)])
-    return ReportTable(title, ["处置部门", *(label(c) for c in MAIN_COLUMNS)], body)
+    return ReportTable(title, [unit, *(label(c) for c in MAIN_COLUMNS)], body)
 
 
 def monthly_report(
@@ -141,21 +157,75 @@ def monthly_report(
                 ],
             )
         )
+    # the sanitation companies (issue 10): their department table, then self-handled cases
+    company = company_indicators(conn, query)
+    sanitation = [
+        department_table(company, COMPANY_TITLE, unit="环卫公司"),
+        ReportTable(*self_handling_table(conn, query)),
+    ]
     title = f"{district_name}城市管理案件月度统计（{month}）"
-    return MonthlyReport(month, title, tables)
+    return MonthlyReport(month, title, tables, satellite_table(conn, query.period), sanitation)
+
+
+#: The columns of the satellite table (keys of :func:`geogrid.satellite.scoring.score_patches`).
+SATELLITE_COLUMNS = (
+    "patches",
+    "due",
+    "on_site",
+    "documents",
+    "pending",
+    "verified",
+    "not_verified",
+    "overdue",
+    "dust_area_covered_m2",
+    "documents_share",
+    "deduction",
+    "score",
+)
+
+
+def satellite_table(conn: Connection, period: Period) -> ReportTable:
+    """卫星遥感图斑: the batches dispatched in ``period`` per street and in total, with scores.
+
+    Counts at the period's cut-off, verdicts as last verified, the default deduction rule of
+    :class:`geogrid.satellite.scoring.ScoreRule`; "本月无图斑" when no batch was dispatched (or
+    the database has no satellite tables).
+    """
+    headers = ["街道", *(SATELLITE_LABELS[c] for c in SATELLITE_COLUMNS)]
+    scores = None
+    if satellite_tables_exist(conn):
+        try:
+            scores = score_patches(
+                conn, dispatched_from=period.t0, dispatched_to=period.t1, at=period.cutoff
+            )
+        except InvalidParameter:  # not exactly one district: no patches either
+            scores = None
+    if scores is None or not scores["streets"]:
+        return ReportTable("卫星遥感图斑", headers, [], "本月无图斑。")
+    rows = [[s["street_name"], *(s[c] for c in SATELLITE_COLUMNS)] for s in scores["streets"]]
+    rows.append(["合计", *(scores["district"][c] for c in SATELLITE_COLUMNS)])
+    points = scores["district"]["points"]
+    title = f"卫星遥感图斑（批次 {'、'.join(scores['batches'])}；卫星遥感监测体系 {points:g} 分）"
+    return ReportTable(title, headers, rows, "本月无图斑。")
 
 
 def write_report_xlsx(report: MonthlyReport, path: Path) -> None:
-    """The monthly report as a workbook, one sheet per table."""
-    write_xlsx(
-        [
+    """The monthly report as a workbook, one sheet per table (the satellite one's: 卫星遥感图斑)."""
+    sheets = [
+        Sheet(t.title[:31], t.headers, t.rows, widths=[max(10, len(h) * 2 + 2) for h in t.headers])
+        for t in [*report.tables, *report.sanitation]
+    ]
+    if report.satellite is not None:
+        t = report.satellite
+        sheets.append(
             Sheet(
-                t.title[:31], t.headers, t.rows, widths=[max(10, len(h) * 2 + 2) for h in t.headers]
+                "卫星遥感图斑",
+                t.headers,
+                t.rows or [[t.empty]],
+                widths=[max(10, len(h) * 2 + 2) for h in t.headers],
             )
-            for t in report.tables
-        ],
-        path,
-    )
+        )
+    write_xlsx(sheets, path)
 
 
 def indicator_rows(table: IndicatorTable) -> tuple[list[str], Iterator[list[Any]]]:
