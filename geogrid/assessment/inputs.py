@@ -118,6 +118,9 @@ INDICATORS: dict[str, Indicator] = _catalogue(
     "satellite_onsite_rate": Indicator(
         "satellite_onsite_rate", "卫星图斑实地处置率", "%", "manual", manual=True
     ),
+    "satellite_score": Indicator(
+        "satellite_score", "卫星遥感监测得分", "分", "satellite", ("district", "street")
+    ),
 }
 #: Counts and rates copied from the all-source indicator table.
 _CASE_COLUMNS = [n for n, i in INDICATORS.items() if i.group == "cases"]
@@ -348,6 +351,28 @@ def _patrol(r: _Resolver) -> None:
         r.set(name, {u: row[name] for u, row in rows.items()})
 
 
+def _satellite(r: _Resolver) -> None:
+    """The satellite indicator's score (geogrid.satellite.scoring, default rule) of the
+    batches dispatched in the period; None for a unit without patches."""
+    from geogrid.satellite.scoring import score_patches
+
+    exists = r.conn.execute(sa.text("SELECT to_regclass('patch_batches') IS NOT NULL")).scalar()
+    if not exists:
+        r.set("satellite_score", {})
+        return
+    scored = score_patches(
+        r.conn, dispatched_from=r.period.t0, dispatched_to=r.period.t1, at=r.period.cutoff
+    )
+    if r.level == "street":
+        r.set(
+            "satellite_score",
+            {s["street_code"]: s["score"] for s in scored["streets"] if s["patches"]},
+        )
+    else:
+        district = scored["district"]
+        r.set("satellite_score", {u: district["score"] for u in r.values if district["patches"]})
+
+
 _GROUPS: dict[str, Callable[[_Resolver], None]] = {
     "cases": _cases,
     "hotline": _hotline,
@@ -360,6 +385,7 @@ _GROUPS: dict[str, Callable[[_Resolver], None]] = {
     "satisfaction": _satisfaction,
     "registration": _registration,
     "patrol": _patrol,
+    "satellite": _satellite,
 }
 
 

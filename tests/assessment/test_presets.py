@@ -18,13 +18,15 @@ KUNMING_INPUTS = {
         "closure_rate": 97.13,
         "hotline_on_time_rate": 88.0,
         "self_handled_closure_rate": 99.94,
+        "satellite_score": 5.33,  # geogrid.satellite: 9 patches, 7 closed by documents
     },
-    # no case, no patrol data, no grid-worker case due, no manual input yet
+    # no case, no patrol data, no patch, no grid-worker case due, no manual input yet
     "530115": {
         "coverage_rate": None,
         "closure_rate": None,
         "hotline_on_time_rate": None,
         "self_handled_closure_rate": None,
+        "satellite_score": None,
     },
 }
 KUNMING_MANUAL = {
@@ -43,7 +45,6 @@ KUNMING_MANUAL = {
         "closure_quality.qualified": 29,
         "closure_quality.sampled": 30,
         "early_warning": 2,
-        "satellite": 5.33,
         "grid_work_mode.community": 1.5,
         "grid_work_mode.linkage": 2,
         "grid_work_mode.spot_check": 80,
@@ -107,13 +108,15 @@ def test_kunming_district_2021() -> None:
     assert [i.key for i in district.lost_reasons(2)] == ["closure", "satellite"]  # 1.01, 0.67
     # the unit without data: rates with nothing to divide score full, the rest is pending
     empty = result.unit("530115")
+    # rates with nothing to divide score full, and so does a month without patches
     assert (empty.item("closure").points, empty.item("hotline").points) == (35, 5)
+    assert empty.item("satellite").points == 6
     assert empty.item("patrol_coverage").points is None
     assert empty.item("patrol_coverage").reasons == (
         "区级监督员巡查覆盖率：巡查覆盖率无数据，待定",
     )
     assert empty.item("whistle").reasons == ("吹哨报到联动：未录入，待定",)
-    assert (empty.total, empty.rank, len(empty.pending)) == (40, 2, 21)
+    assert (empty.total, empty.rank, len(empty.pending)) == (46, 2, 20)
 
 
 # --- template-2022: three streets, quota by population and area ---------------------------
