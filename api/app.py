@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.staticfiles import StaticFiles
 
-from api import errors, jobs
+from api import auth, errors, jobs
 from api.routers import (
     assessments,
     cases,
@@ -26,7 +26,10 @@ from api.routers import (
     ogc,
     patrol,
     patrol_views,
+    sanitation,
+    sanitation_views,
     satellite,
+    satellite_views,
     tiles,
 )
 from geogrid import __version__
@@ -68,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.tile_cache = TileCache(settings.tile_cache_size)
     app.state.map_pages = {}
     errors.install(app)
+    auth.install(app)  # before the routers: every request is checked, audited
     # Level 4: large GeoJSON pages compress several times faster than at the default 9.
     app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=4)
     for router in (
@@ -86,6 +90,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         patrol.router,
         patrol_views.router,
         satellite.router,
+        satellite_views.router,
+        sanitation.router,
+        sanitation_views.router,
         dispatch.router,
         assessments.router,
     ):

@@ -25,6 +25,8 @@ STATUS: dict[type[errors.GeogridError], tuple[int, str]] = {
     errors.ValidationFailed: (422, "validation_failed"),
     errors.CRSMismatch: (422, "crs_mismatch"),
     errors.StalePlan: (409, "stale_plan"),
+    errors.Unauthorized: (401, "unauthorized"),
+    errors.Forbidden: (403, "forbidden"),
     errors.DatabaseUnavailable: (503, "database_unavailable"),
     errors.ClusterError: (503, "database_unavailable"),
 }
@@ -45,7 +47,8 @@ async def _geogrid_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, errors.GeogridError)
     status, code = _status_of(exc)
     details = [p.as_dict() for p in exc.problems]
-    return JSONResponse(error_body(code, exc.message, details), status_code=status)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(error_body(code, exc.message, details), status_code=status, headers=headers)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:

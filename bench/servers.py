@@ -134,6 +134,10 @@ def geogrid_server(
 ) -> AbstractContextManager[Server]:
     """geogrid's API (``api.app:create_app``) on ``database_url`` with the given tile cache."""
     port = free_port()
-    env = {"GEOGRID_DATABASE_URL": database_url, "GEOGRID_TILE_CACHE_SIZE": str(tile_cache_size)}
+    env = {
+        "GEOGRID_DATABASE_URL": database_url,
+        "GEOGRID_TILE_CACHE_SIZE": str(tile_cache_size),
+        "GEOGRID_PUBLIC_READ": "1",  # the benchmarks read anonymously, as tipg does
+    }
     argv = uvicorn_argv(sys.executable, "api.app:create_app", port, factory=True)
     return serve(name, argv, port=port, env=env, ready_path="/health", work_dir=work_dir)

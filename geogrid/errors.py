@@ -55,6 +55,14 @@ class StalePlan(GeogridError):
     """An update plan was computed against a version that is no longer current."""
 
 
+class Unauthorized(GeogridError):
+    """No credentials, or credentials that are not valid (unknown, expired, revoked)."""
+
+
+class Forbidden(GeogridError):
+    """Valid credentials whose role or scope does not allow the request."""
+
+
 class DatabaseUnavailable(GeogridError):
     """The database cannot be reached or did not answer in time."""
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -83,6 +83,29 @@ class Settings(BaseSettings):
         default="registered",
         pattern="^(registered|due)$",
         description="Denominator of closure and on-time rates: registered or due (应结案数).",
+    )
+
+    secret_key: SecretStr | None = Field(
+        default=None,
+        min_length=32,
+        description="Key signing login tokens (HS256), at least 32 characters. Unset: a random "
+        "key is created in data_dir/secret_key on first use and kept there.",
+    )
+    token_minutes: int = Field(
+        default=30, ge=1, le=1440, description="Lifetime of a bearer token from POST /auth/token."
+    )
+    session_minutes: int = Field(
+        default=480, ge=1, le=10080, description="Lifetime of the map pages' login cookie."
+    )
+    public_read: bool = Field(
+        default=False,
+        description="Let anyone read (GET) without logging in; writes still need a role.",
+    )
+    admin_password: SecretStr | None = Field(
+        default=None,
+        min_length=8,
+        description="Password of the first `admin` account, created when there is no user yet. "
+        "Unset: a random one is printed once.",
     )
 
     def indicator_options(self) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine, make_url
 
 from geogrid.db.cluster import Cluster
 from geogrid.db.engine import ensure_database, make_engine, migrate
+from tests.credentials import register_admin_key
 
 TEMPLATE = "geogrid_test_template"
 _counter = itertools.count()
@@ -54,7 +55,7 @@ def _admin(pg_server: str) -> Engine:
 
 @pytest.fixture(scope="session")
 def template_url(pg_server: str) -> Iterator[str]:
-    """A migrated database every test database is cloned from."""
+    """A migrated database every test database is cloned from, with the tests' admin key."""
     url = str(make_url(pg_server).set(database=TEMPLATE))
     admin = _admin(pg_server)
     with admin.connect() as conn:
@@ -62,6 +63,7 @@ def template_url(pg_server: str) -> Iterator[str]:
     ensure_database(url)
     eng = make_engine(url)
     migrate(eng)
+    register_admin_key(eng)
     eng.dispose()
     yield url
     admin.dispose()

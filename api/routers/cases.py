@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.engine import Connection
 
+from api.auth import WriterDep, note_change
 from api.deps import CalendarDep, CatalogueDep, ConnDep, SettingsDep
 from api.jobs import submit
 from api.uploads import saved_upload
@@ -64,20 +65,30 @@ class CaseIn(BaseModel):
 
 @router.post("/cases", status_code=201, response_class=JSONResponse)
 def create_case(
+    request: Request,
     case: CaseIn,
     conn: ConnDep,
     settings: SettingsDep,
     catalogue: CatalogueDep,
     calendar: CalendarDep,
+    writer: WriterDep,
 ) -> JSONResponse:
     """Register (or update) one case; it is located in its grid, community and street."""
     record = case.model_dump(exclude_none=True, exclude={"crs"})
     for key, value in record.items():
         if isinstance(value, datetime):
             record[key] = value.isoformat()
+    note_change(request, entity_id=case.case_id)
     result = register_case(
-        conn, record, catalogue=catalogue, calendar=calendar, tz=settings.timezone, crs=case.crs
+        conn,
+        record,
+        catalogue=catalogue,
+        calendar=calendar,
+        tz=settings.timezone,
+        crs=case.crs,
+        scope=writer.scope,
     )
+    note_change(request, summary={"inserted": result.inserted, "updated": result.updated})
     feature = json.loads(get_item(conn, registry.get("cases"), case.case_id))
     return JSONResponse(feature, status_code=201 if result.inserted else 200)
 
@@ -89,6 +100,7 @@ def import_cases(
     settings: SettingsDep,
     catalogue: CatalogueDep,
     calendar: CalendarDep,
+    writer: WriterDep,
     file: Annotated[UploadFile, File(description="CSV or XLSX with the case columns")],
     crs: CrsForm = "wgs84",
     run_async: Annotated[
@@ -104,7 +116,7 @@ def import_cases(
     )
 
     def work(c: Connection, progress: Progress) -> dict[str, Any]:
-        result = store_cases(c, table, shown=shown, progress=progress)
+        result = store_cases(c, table, shown=shown, progress=progress, scope=writer.scope)
         return {
             "file": shown,
             "rows": len(table),
@@ -113,5 +125,9 @@ def import_cases(
         }
 
     if run_async:
-        return JSONResponse(submit(request, kind="case-import", created_by="api", work=work), 202)
-    return work(conn, lambda stage, fraction: None)
+        job = submit(request, kind="case-import", created_by=writer.actor, work=work)
+        note_change(request, summary={"file": shown, "rows": len(table), "job": job["job"]})
+        return JSONResponse(job, 202)
+    result = work(conn, lambda stage, fraction: None)
+    note_change(request, summary=result)
+    return result

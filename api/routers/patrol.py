@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.engine import Connection
 
+from api.auth import WriterDep
 from api.deps import ConnDep, ReadConnDep, SettingsDep
 from api.downloads import XLSX, csv_file, download
 from api.jobs import submit
@@ -20,7 +21,7 @@ from geogrid.dates import check_period
 from geogrid.errors import InvalidParameter
 from geogrid.jobs import Progress
 from geogrid.patrol.coverage import CoverageRule, grid_visits
-from geogrid.patrol.fixes import known_supervisors, parse_fixes, store_fixes
+from geogrid.patrol.fixes import known_supervisors, known_trackers, parse_fixes, store_fixes
 from geogrid.patrol.response import (
     RADIUS_M,
     TARGET_S,
@@ -359,11 +360,13 @@ def put_shifts(supervisor_id: str, body: ShiftsIn, conn: ConnDep) -> dict[str, A
 
 
 @router.post("/tracks")
-def post_tracks(batch: TrackBatch, conn: ConnDep, settings: SettingsDep) -> dict[str, int]:
+def post_tracks(
+    batch: TrackBatch, conn: ConnDep, settings: SettingsDep, writer: WriterDep
+) -> dict[str, int]:
     """Ingest a batch of fixes; re-sent fixes change nothing; bad rows refuse the batch."""
     frame = pd.DataFrame([f.model_dump() for f in batch.fixes]).astype(object)
     frame = frame.where(frame.notna(), "").astype(str)
-    district, ids, devices = known_supervisors(conn)
+    district, ids, devices = known_trackers(conn)
     fixes = parse_fixes(
         frame,
         supervisors=ids,
@@ -372,7 +375,7 @@ def post_tracks(batch: TrackBatch, conn: ConnDep, settings: SettingsDep) -> dict
         tz=settings.timezone,
         shown="batch",
     )
-    result = store_fixes(conn, fixes, district_code=district)
+    result = store_fixes(conn, fixes, district_code=district, scope=writer.scope)
     return {
         "received": result.received,
         "inserted": result.inserted,

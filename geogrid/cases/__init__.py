@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy.engine import Connection
 
+from geogrid.auth.principal import UNLIMITED, Scope
 from geogrid.cases.parse import CaseTable, parse_cases
 from geogrid.cases.store import StoreResult, store_cases
 from geogrid.catalogue import Catalogue
@@ -36,6 +37,7 @@ def import_cases(
     name: str | None = None,
     max_rows: int = 1_000_000,
     progress: Progress | None = None,
+    scope: Scope = UNLIMITED,
 ) -> StoreResult:
     """Import a CSV or XLSX table of cases, idempotent on ``case_id``, in one transaction.
 
@@ -51,11 +53,15 @@ def import_cases(
         Zone of naive timestamps; ``wgs84`` or ``gcj02`` coordinates.
     name
         The file name shown in messages.
+    scope
+        What the writer may write (see :func:`geogrid.cases.store.store_cases`).
 
     Raises
     ------
     ValidationFailed
         Listing every bad row (sheet line, column, reason); nothing is written.
+    Forbidden
+        A case lies outside ``scope``; nothing is written.
     """
     shown = name or path.name
     report = progress or (lambda stage, fraction: None)
@@ -68,6 +74,7 @@ def import_cases(
         table,
         shown=shown,
         progress=lambda stage, f: report(stage, 0.2 + 0.8 * f),
+        scope=scope,
     )
 
 
@@ -79,10 +86,12 @@ def register_case(
     calendar: WorkCalendar,
     tz: str = "Asia/Shanghai",
     crs: str = "wgs84",
+    scope: Scope = UNLIMITED,
 ) -> StoreResult:
     """Register (or update) one case given as a mapping of contract columns to values.
 
     The same validation and location as an import of one row; problems name the field.
+    ``scope`` limits what may be written (see :func:`geogrid.cases.store.store_cases`).
     """
     cells = {
         k: "" if v is None else str(v).lower() if isinstance(v, bool) else str(v)
@@ -96,7 +105,7 @@ def register_case(
     except ValidationFailed as exc:
         raise _as_fields(exc) from None
     try:
-        return store_cases(conn, table, shown="case")
+        return store_cases(conn, table, shown="case", scope=scope)
     except ValidationFailed as exc:
         raise _as_fields(exc) from None
 

@@ -17,11 +17,12 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from geogrid.auth.principal import UNLIMITED, Scope
 from geogrid.cases.columns import TIMESTAMPS
 from geogrid.cases.parse import CaseTable
 from geogrid.db.copy import copy_csv_in
 from geogrid.dispatch.match import dispatch_located
-from geogrid.errors import Problem, ValidationFailed
+from geogrid.errors import Forbidden, Problem, ValidationFailed
 from geogrid.io.problems import FIRST_DATA_LINE, MAX_LISTED
 
 Progress = Callable[[str, float], None]
@@ -192,12 +193,65 @@ def _outside(conn: Connection, shown: str) -> None:
     )
 
 
+#: Located cases a scoped writer may not write: outside its streets, or (a supervisor) not a
+#: new case reported by a supervisor. The street of a case is its current one (else the one
+#: it was registered in), both where the row puts it and where a stored case with its id is.
+_OUT_OF_SCOPE_SQL = """
+SELECT l.line, l.case_id, coalesce(l.current_street_code, l.street_code) AS street,
+       coalesce(c.current_street_code, c.street_code) AS stored_street,
+       c.case_id IS NOT NULL AS stored, l.source
+FROM case_located l
+LEFT JOIN cases c
+  ON c.district_code = coalesce(l.cur_district, l.reg_district) AND c.case_id = l.case_id
+WHERE (CAST(:streets AS text[]) IS NOT NULL AND (
+        NOT coalesce(coalesce(l.current_street_code, l.street_code) = ANY(:streets), false)
+        OR (c.case_id IS NOT NULL AND NOT coalesce(
+            coalesce(c.current_street_code, c.street_code) = ANY(:streets), false))))
+   OR (CAST(:supervisor AS text) IS NOT NULL AND (
+        c.case_id IS NOT NULL OR l.source NOT IN ('city_supervisor', 'district_supervisor')))
+ORDER BY l.line LIMIT :n
+"""
+
+
+def _check_scope(conn: Connection, scope: Scope, shown: str) -> None:
+    """Refuse the whole table when one case lies outside the writer's scope (issue 8)."""
+    if scope.unlimited:
+        return
+    streets = sorted(scope.streets) if scope.streets is not None else None
+    rows = conn.execute(
+        sa.text(_OUT_OF_SCOPE_SQL),
+        {"streets": streets, "supervisor": scope.supervisor_id, "n": MAX_LISTED + 1},
+    ).all()
+    if not rows:
+        return
+    problems = []
+    for r in rows[:MAX_LISTED]:
+        if scope.supervisor_id is not None and r.stored:
+            why = "already exists; a supervisor only reports new cases"
+        elif scope.supervisor_id is not None:
+            why = f"has source {r.source}; a supervisor reports as a supervisor"
+        elif r.street not in (scope.streets or ()):
+            why = f"lies in street {r.street}, not one of yours"
+        else:
+            why = f"is stored in street {r.stored_street}, not one of yours"
+        problems.append(
+            Problem(f"row {r.line}", "out_of_scope", f"Row {r.line}: case {r.case_id} {why}.")
+        )
+    raise Forbidden(
+        f"'{shown}' was not stored: {len(rows)}{'+' if len(rows) > MAX_LISTED else ''} "
+        f"case(s) are outside what you may write; nothing was written. "
+        f"First: {problems[0].message}",
+        problems,
+    )
+
+
 def store_cases(
     conn: Connection,
     table: CaseTable,
     *,
     shown: str = "cases",
     progress: Progress | None = None,
+    scope: Scope = UNLIMITED,
 ) -> StoreResult:
     """Insert or update (by case id) validated cases in the caller's transaction.
 
@@ -210,11 +264,17 @@ def store_cases(
         Cases from :func:`geogrid.cases.parse.parse_cases` (lon/lat EPSG:4326).
     shown
         The file name used in messages.
+    scope
+        What the writer may write (``Principal.scope``): a street operator only cases in
+        its streets (where the row locates them and where a stored case of that id is), a
+        supervisor only new cases with a supervisor source.
 
     Raises
     ------
     ValidationFailed
         When a case lies outside every unit grid (current or at its registration time).
+    Forbidden
+        When a case lies outside ``scope``; nothing is written.
     """
     report = progress or (lambda stage, fraction: None)
     if len(table) == 0:
@@ -226,6 +286,7 @@ def store_cases(
     report("locating", 0.3)
     conn.execute(sa.text(_LOCATE_SQL))
     _outside(conn, shown)
+    _check_scope(conn, scope, shown)
     report("dispatching", 0.5)
     dispatch_located(conn)
     report("writing", 0.6)

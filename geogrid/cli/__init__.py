@@ -20,8 +20,10 @@ from geogrid.cli import (
     grids,
     indicators,
     patrol,
+    sanitation,
     satellite,
     serve,
+    users,
 )
 from geogrid.errors import GeogridError
 
@@ -40,10 +42,13 @@ app.add_typer(patrol.supervisors, name="supervisors")
 app.add_typer(patrol.tracks, name="tracks")
 app.command("coverage")(patrol.coverage)
 app.add_typer(satellite.app, name="patches")
+app.add_typer(sanitation.app, name="sanitation")
 app.command("indicators")(indicators.indicators)
 app.add_typer(indicators.reports, name="reports")
 app.command("serve")(serve.serve)
 app.command("assess")(assess.assess)
+app.add_typer(users.users, name="users")
+app.add_typer(users.keys, name="keys")
 
 err = Console(stderr=True)
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import typer
 from rich.console import Console
+from sqlalchemy.engine import Engine
 
+from geogrid.auth import ensure_admin
+from geogrid.cli.users import os_user
 from geogrid.db.cluster import Cluster
 from geogrid.db.engine import database_url, ensure_database, make_engine, migrate, schema_revision
 from geogrid.errors import DatabaseUnavailable
@@ -36,9 +39,28 @@ def bring_up(settings: Settings) -> str:
     try:
         migrate(engine)
         out.print(f"Schema at revision {schema_revision(engine)}.")
+        _first_admin(engine, settings)
     finally:
         engine.dispose()
     return url
+
+
+def _first_admin(engine: Engine, settings: Settings) -> None:
+    """Create the ``admin`` account when there is no user yet; print its password once."""
+    given = settings.admin_password.get_secret_value() if settings.admin_password else None
+    with engine.begin() as conn:
+        created = ensure_admin(conn, password=given, actor=os_user())
+    if created is None:
+        return
+    if created.generated_password is None:
+        out.print(f"Created the user '{created.username}' with GEOGRID_ADMIN_PASSWORD.")
+        return
+    out.print(
+        f"Created the user '{created.username}' (role admin). Its password, shown only this "
+        f"once: [bold]{created.generated_password}[/]\n"
+        f"Log in at /login or POST /auth/token; change it with "
+        f"`geogrid users reset-password {created.username}`."
+    )
 
 
 @app.command()

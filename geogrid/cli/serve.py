@@ -36,7 +36,10 @@ def serve(
 
         load_if_empty(url)
     base = f"http://{settings.host}:{settings.port}"
-    out.print(f"geogrid on {base}  ·  map: {base}/maps/grids  ·  API: {base}/docs")
+    out.print(
+        f"geogrid on {base}  ·  map: {base}/maps/grids (log in at {base}/login)  ·  "
+        f"API: {base}/docs"
+    )
     uvicorn.run(
         "api.app:create_app",
         factory=True,

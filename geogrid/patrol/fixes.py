@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from pyproj import Geod
 from sqlalchemy.engine import Connection
 
+from geogrid.auth.principal import UNLIMITED, Scope
 from geogrid.crs import gcj02_to_wgs84
 from geogrid.db.copy import (
     BinaryColumn,
@@ -37,8 +38,8 @@ from geogrid.db.copy import (
     pg_text_array,
     pg_timestamps,
 )
-from geogrid.errors import ValidationFailed
-from geogrid.io.problems import RowProblems
+from geogrid.errors import Forbidden, Problem, ValidationFailed
+from geogrid.io.problems import MAX_LISTED, RowProblems
 from geogrid.io.sheets import read_table
 
 MAX_ACCURACY_M = 50.0
@@ -610,6 +611,28 @@ def _insert(
     return copy_binary_in(conn, "fixes", columns)
 
 
+def _check_own(fixes: pd.DataFrame, scope: Scope) -> None:
+    """A supervisor posts its own fixes only (issue 8); the batch is refused as a whole."""
+    if scope.supervisor_id is None:
+        return
+    others = fixes[fixes["supervisor_id"] != scope.supervisor_id]
+    if others.empty:
+        return
+    problems = [
+        Problem(
+            f"line {line}",
+            "out_of_scope",
+            f"Line {line}: the fix is of supervisor {sid}, not of {scope.supervisor_id}.",
+        )
+        for line, sid in zip(others["line"][:MAX_LISTED], others["supervisor_id"], strict=False)
+    ]
+    raise Forbidden(
+        f"The batch was not stored: {len(others)} fix(es) are of another supervisor than "
+        f"{scope.supervisor_id}. First: {problems[0].message}",
+        problems,
+    )
+
+
 def store_fixes(
     conn: Connection,
     fixes: pd.DataFrame,
@@ -617,6 +640,7 @@ def store_fixes(
     district_code: str,
     max_accuracy_m: float = MAX_ACCURACY_M,
     max_speed_mps: float = MAX_SPEED_MPS,
+    scope: Scope = UNLIMITED,
 ) -> IngestResult:
     """Store validated fixes (from :func:`parse_fixes`) in the caller's transaction.
 
@@ -633,15 +657,23 @@ def store_fixes(
     max_accuracy_m, max_speed_mps
         Worse reported accuracy (m) flags a fix ``inaccurate``; a usable fix reached and left
         faster than this (m/s) is a ``speed`` spike (:func:`speed_spikes`).
+    scope
+        What the writer may write: a supervisor (``scope.supervisor_id``) only its own fixes.
 
     Returns
     -------
     IngestResult
         Fixes received, inserted, already stored, and flagged among the batch as stored after
         the call.
+
+    Raises
+    ------
+    Forbidden
+        A fix belongs to another supervisor than ``scope.supervisor_id``; nothing is written.
     """
     if fixes.empty:
         return IngestResult(0, 0, 0, 0)
+    _check_own(fixes, scope)
     batch = _Batch.of(fixes, max_accuracy_m)
     params = {"d": district_code, "s": batch.supervisors}
     conn.execute(sa.text(_LOCK), params)
@@ -700,7 +732,18 @@ def read_track_file(path: Path, *, name: str | None = None) -> pd.DataFrame:
 
 def known_supervisors(conn: Connection) -> tuple[str, set[str], dict[str, str]]:
     """The district, its supervisor ids and device id → supervisor id."""
-    rows = conn.execute(sa.text("SELECT district_code, id, device_id FROM supervisors")).all()
+    return _known(conn, "supervisors")
+
+
+def known_trackers(conn: Connection) -> tuple[str, set[str], dict[str, str]]:
+    """The district, the ids that may send fixes and device id → id: supervisors, and the
+    sanitation vehicles and crews (the view ``trackers`` of migration 0012), whose fixes are
+    stored in the same table under their own ids."""
+    return _known(conn, "trackers")
+
+
+def _known(conn: Connection, relation: str) -> tuple[str, set[str], dict[str, str]]:
+    rows = conn.execute(sa.text(f"SELECT district_code, id, device_id FROM {relation}")).all()
     districts = {r[0] for r in rows} or set(
         conn.execute(sa.text("SELECT code FROM districts")).scalars()
     )
@@ -715,6 +758,6 @@ def import_tracks(
 ) -> IngestResult:
     """Ingest the fixes of a CSV/XLSX, GPX or GeoJSON file in the caller's transaction."""
     frame = read_track_file(path)
-    district, ids, devices = known_supervisors(conn)
+    district, ids, devices = known_trackers(conn)
     fixes = parse_fixes(frame, supervisors=ids, devices=devices, crs=crs, tz=tz, shown=path.name)
     return store_fixes(conn, fixes, district_code=district)

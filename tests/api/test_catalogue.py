@@ -9,6 +9,7 @@ from sqlalchemy.engine import Engine
 
 from api.app import create_app
 from geogrid.settings import Settings
+from tests.credentials import ADMIN
 
 
 def test_components(client: TestClient) -> None:
@@ -87,7 +88,7 @@ def test_the_districts_extension_is_served(territory_engine: Engine, tmp_path: P
         database_url=territory_engine.url.render_as_string(hide_password=False),
         catalogue_file=path,
     )
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings), headers=ADMIN) as client:
         assert client.get("/catalogue/events/06010").json()["department"] == "五华区环卫站"
         body = client.get("/catalogue/events", params={"major": "11"}).json()
         assert body["count"] == 1
@@ -101,7 +102,7 @@ def test_a_broken_extension_is_reported(territory_engine: Engine, tmp_path: Path
         database_url=territory_engine.url.render_as_string(hide_password=False),
         catalogue_file=path,
     )
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings), headers=ADMIN) as client:
         res = client.get("/catalogue/events")
     assert res.status_code == 422
     assert res.json()["details"][0]["where"] == "row 2"

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 import pyogrio
 import pytest
+from sqlalchemy.engine import Engine
 
+from tests.credentials import role_key
 from tests.territory import GRIDS
 
 pytestmark = pytest.mark.skipif(
@@ -29,3 +33,17 @@ def test_gdal_follows_next_links_across_pages(live_url: str) -> None:
     assert page["numberReturned"] == 4
     df = pyogrio.read_dataframe(f"OAPIF:{live_url}", layer="grids")
     assert len(df) == len(GRIDS)
+
+
+def test_gdal_sends_an_api_key(
+    territory_engine: Engine, private_live_url: str, tmp_path: Path
+) -> None:
+    # GDAL_HTTP_HEADERS would be overridden by the OAPIF driver's own Accept header.
+    header_file = tmp_path / "headers.txt"
+    header_file.write_text(f"X-API-Key: {role_key(territory_engine, 'viewer')['X-API-Key']}\n")
+    pyogrio.set_gdal_config_options({"GDAL_HTTP_HEADER_FILE": str(header_file)})
+    try:
+        df = pyogrio.read_dataframe(f"OAPIF:{private_live_url}", layer="grids")
+    finally:
+        pyogrio.set_gdal_config_options({"GDAL_HTTP_HEADER_FILE": None})
+    assert sorted(df["code"]) == sorted(GRIDS)

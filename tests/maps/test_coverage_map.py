@@ -43,6 +43,7 @@ from maps.coverage import (
 )
 from tests.browser import count_leaflet_paths, render_page
 from tests.cases_data import lonlat
+from tests.credentials import ADMIN
 from tests.maps import DX, DY, SOUTH, WEST, sample_district
 
 A11, A12, A21, B11 = "530114001001001", "530114001001002", "530114001002001", "530114002001001"
@@ -290,7 +291,7 @@ def patrolled(territory_engine: Engine) -> Engine:
 @pytest.fixture
 def client(patrolled: Engine) -> Iterator[TestClient]:
     url = patrolled.url.render_as_string(hide_password=False)
-    with TestClient(create_app(Settings(database_url=url))) as c:
+    with TestClient(create_app(Settings(database_url=url)), headers=ADMIN) as c:
         yield c
 
 
