@@ -22,6 +22,7 @@ cases      suite "cases": indicators, hotspots and case imports at city scale
 components suite "components": a component census planned and applied, tiles, statistics
 patrol     suite "patrol": bulk ingest of a city day of GPS fixes
 coverage   suite "coverage": a day's and a month's patrol coverage against a geopandas baseline
+dispatch   suite "dispatch": 200,000 cases dispatched by responsibility rules
 satellite  suite "satellite": 1,000 patches verified over a 10,000 × 10,000 pixel image pair
 sanitation suite "sanitation": one city day's sweeping coverage (51 vehicles, 5 s fixes, 10 h)
 

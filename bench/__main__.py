@@ -13,7 +13,17 @@ import time
 from dataclasses import replace
 from types import FrameType
 
-from bench import cases, components, coverage, grid_update, patrol, sanitation, satellite, tiles
+from bench import (
+    cases,
+    components,
+    coverage,
+    dispatch,
+    grid_update,
+    patrol,
+    sanitation,
+    satellite,
+    tiles,
+)
 from bench.report import RESULTS, Section, write_sections
 from bench.stack import bench_stack
 from bench.suite import Options, Suite
@@ -25,6 +35,7 @@ SUITES: dict[str, Suite] = {
     "components": components.run,
     "patrol": patrol.run,
     "coverage": coverage.run,
+    "dispatch": dispatch.run,
     "satellite": satellite.run,
     "sanitation": sanitation.run,
 }
