@@ -35,7 +35,7 @@ from maps.grids import (
     _street_layer,
     base_map,
 )
-from maps.panels import PANEL_SCRIPT
+from maps.panels import PANEL_SCRIPT, query_panel_css
 
 MAJOR_COLOURS: Final[dict[str, str]] = {
     "01": "#1565c0",
@@ -100,18 +100,7 @@ class _FilterPanel(MacroElement):
         """
 {% macro header(this, kwargs) %}
 <style>
-.gg-query {background: rgba(255, 255, 255, .96); padding: 8px 12px; border-radius: 4px;
-  box-shadow: 0 1px 5px rgba(0, 0, 0, .4); font-size: 13px; line-height: 20px; width: 260px;}
-.gg-query h2 {margin: 0 0 6px; font-size: 14px; font-weight: 600; color: #0d3c74;
-  border-bottom: 1px solid #ddd; padding-bottom: 3px;}
-.gg-query label {display: flex; justify-content: space-between; align-items: center;
-  margin: 0 0 5px; gap: 6px;}
-.gg-query select {width: 170px; font-size: 13px; padding: 1px 3px;}
-.gg-query button {width: 100%; margin-top: 2px; background: #1565c0; color: #fff; border: 0;
-  border-radius: 3px; padding: 3px 0; font-size: 13px; letter-spacing: 4px; cursor: pointer;}
-.gg-query p {margin: 6px 0 0; color: #0d3c74; font-weight: 600;}
-.gg-query ul {margin: 6px 0 0; padding: 6px 0 0 16px; border-top: 1px solid #ddd;
-  color: #5d4037;}
+{{ this.query_css }}
 .gg-comp {border-radius: 50%; border: 2px solid #fff; box-shadow: 0 0 2px rgba(0, 0, 0, .6);
   background: {{ this.other_colour }};}
 {%- for major, colour in this.colours.items() %}
@@ -155,6 +144,7 @@ class _FilterPanel(MacroElement):
         notices: list[str],
     ) -> None:
         super().__init__()
+        self.query_css = query_panel_css(width_px=260, field_px=170)
         self._name = "FilterPanel"
         self.action = action
         self.selects, self.chosen, self.hidden = selects, dict(chosen), hidden

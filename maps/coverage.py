@@ -37,7 +37,7 @@ from maps.grids import (
     _street_layer,
     base_map,
 )
-from maps.panels import PANEL_SCRIPT
+from maps.panels import PANEL_SCRIPT, query_panel_css
 
 VISIT_COLOURS: Final[tuple[str, ...]] = ("#c2e699", "#78c679", "#31a354", "#006837")
 """Fill of the visit classes from fewest to most days (ColorBrewer YlGn)."""
@@ -299,22 +299,7 @@ class _QueryPanel(MacroElement):
         """
 {% macro header(this, kwargs) %}
 <style>
-.gg-query {background: rgba(255, 255, 255, .96); padding: 8px 12px; border-radius: 4px;
-  box-shadow: 0 1px 5px rgba(0, 0, 0, .4); font-size: 13px; line-height: 20px; width: 250px;}
-.gg-query h2 {margin: 0 0 6px; font-size: 14px; font-weight: 600; color: #0d3c74;
-  border-bottom: 1px solid #ddd; padding-bottom: 3px;}
-.gg-query label {display: flex; justify-content: space-between; align-items: center;
-  margin: 0 0 5px; gap: 6px;}
-.gg-query input, .gg-query select {width: 150px; font-size: 13px; padding: 1px 3px;}
-.gg-query button {width: 100%; margin-top: 2px; background: #1565c0; color: #fff; border: 0;
-  border-radius: 3px; padding: 3px 0; font-size: 13px; letter-spacing: 4px; cursor: pointer;}
-.gg-query table {width: 100%; margin: 6px 0 0; padding-top: 4px; border-top: 1px solid #ddd;
-  border-collapse: collapse;}
-.gg-query th {text-align: left; font-weight: 400; color: #546e7a; padding: 0 8px 0 0;
-  white-space: nowrap; vertical-align: top;}
-.gg-query td {text-align: right; font-weight: 600; color: #0d3c74; padding: 0;}
-.gg-query ul {margin: 6px 0 0; padding: 6px 0 0 16px; border-top: 1px solid #ddd;
-  color: #5d4037;}
+{{ this.query_css }}
 .gg-legend i[style*="border-color: {{ this.never_outline }}"] {border-width: 2px; opacity: 1;}
 </style>
 {% endmacro %}
@@ -356,6 +341,7 @@ class _QueryPanel(MacroElement):
         notices: list[str],
     ) -> None:
         super().__init__()
+        self.query_css = query_panel_css(width_px=250, field_px=150)
         self._name = "QueryPanel"
         self.action = action
         self.start, self.end = start, end

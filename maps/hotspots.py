@@ -29,7 +29,7 @@ from maps.grids import (
     _PageFrame,
     base_map,
 )
-from maps.panels import PANEL_SCRIPT
+from maps.panels import PANEL_SCRIPT, query_panel_css
 
 CLASS_COLOURS: Final[dict[str, str]] = {
     "hot_99": "#b2182b",
@@ -81,17 +81,7 @@ class _QueryPanel(MacroElement):
         """
 {% macro header(this, kwargs) %}
 <style>
-.gg-query {background: rgba(255, 255, 255, .96); padding: 8px 12px; border-radius: 4px;
-  box-shadow: 0 1px 5px rgba(0, 0, 0, .4); font-size: 13px; line-height: 20px; width: 250px;}
-.gg-query h2 {margin: 0 0 6px; font-size: 14px; font-weight: 600; color: #0d3c74;
-  border-bottom: 1px solid #ddd; padding-bottom: 3px;}
-.gg-query label {display: flex; justify-content: space-between; align-items: center;
-  margin: 0 0 5px; gap: 6px;}
-.gg-query input, .gg-query select {width: 150px; font-size: 13px; padding: 1px 3px;}
-.gg-query button {width: 100%; margin-top: 2px; background: #1565c0; color: #fff; border: 0;
-  border-radius: 3px; padding: 3px 0; font-size: 13px; letter-spacing: 4px; cursor: pointer;}
-.gg-query ul {margin: 6px 0 0; padding: 6px 0 0 16px; border-top: 1px solid #ddd;
-  color: #5d4037;}
+{{ this.query_css }}
 .gg-case {border-radius: 50%; border: 2px solid #fff; box-shadow: 0 0 2px rgba(0, 0, 0, .6);}
 .gg-case-open {background: #e65100;}
 .gg-case-closed {background: #2e7d32;}
@@ -134,6 +124,7 @@ class _QueryPanel(MacroElement):
         notices: list[str],
     ) -> None:
         super().__init__()
+        self.query_css = query_panel_css(width_px=250, field_px=150)
         self._name = "QueryPanel"
         self.action = action
         self.start, self.end = start, end

@@ -18,3 +18,29 @@ PANEL_SCRIPT = """
 })({{ this._parent.get_name() }});
 {% endmacro %}
 """
+
+
+def query_panel_css(*, width_px: int = 250, field_px: int = 150) -> str:
+    """CSS rules of a query panel (``.gg-query``): the box, its heading, labelled fields, the
+    button, the figures table, a line of text and the notices list, in one look for every
+    map page."""
+    return f"""
+.gg-query {{background: rgba(255, 255, 255, .96); padding: 8px 12px; border-radius: 4px;
+  box-shadow: 0 1px 5px rgba(0, 0, 0, .4); font-size: 13px; line-height: 20px;
+  width: {width_px}px;}}
+.gg-query h2 {{margin: 0 0 6px; font-size: 14px; font-weight: 600; color: #0d3c74;
+  border-bottom: 1px solid #ddd; padding-bottom: 3px;}}
+.gg-query label {{display: flex; justify-content: space-between; align-items: center;
+  margin: 0 0 5px; gap: 6px;}}
+.gg-query input, .gg-query select {{width: {field_px}px; font-size: 13px; padding: 1px 3px;}}
+.gg-query button {{width: 100%; margin-top: 2px; background: #1565c0; color: #fff; border: 0;
+  border-radius: 3px; padding: 3px 0; font-size: 13px; letter-spacing: 4px; cursor: pointer;}}
+.gg-query table {{width: 100%; margin: 6px 0 0; padding-top: 4px; border-top: 1px solid #ddd;
+  border-collapse: collapse;}}
+.gg-query th {{text-align: left; font-weight: 400; color: #546e7a; padding: 0 8px 0 0;
+  white-space: nowrap; vertical-align: top;}}
+.gg-query td {{text-align: right; font-weight: 600; color: #0d3c74; padding: 0;}}
+.gg-query p {{margin: 6px 0 0; color: #0d3c74; font-weight: 600;}}
+.gg-query ul {{margin: 6px 0 0; padding: 6px 0 0 16px; border-top: 1px solid #ddd;
+  color: #5d4037;}}
+"""

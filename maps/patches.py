@@ -38,7 +38,7 @@ from maps.grids import (
     _street_layer,
     base_map,
 )
-from maps.panels import PANEL_SCRIPT
+from maps.panels import PANEL_SCRIPT, query_panel_css
 
 VERDICT_COLOURS: Final[dict[str, str]] = {
     "verified": "#2e7d32",
@@ -240,22 +240,7 @@ class _BatchPanel(MacroElement):
         """
 {% macro header(this, kwargs) %}
 <style>
-.gg-query {background: rgba(255, 255, 255, .96); padding: 8px 12px; border-radius: 4px;
-  box-shadow: 0 1px 5px rgba(0, 0, 0, .4); font-size: 13px; line-height: 20px; width: 250px;}
-.gg-query h2 {margin: 0 0 6px; font-size: 14px; font-weight: 600; color: #0d3c74;
-  border-bottom: 1px solid #ddd; padding-bottom: 3px;}
-.gg-query label {display: flex; justify-content: space-between; align-items: center;
-  margin: 0 0 5px; gap: 6px;}
-.gg-query select {width: 150px; font-size: 13px; padding: 1px 3px;}
-.gg-query button {width: 100%; margin-top: 2px; background: #1565c0; color: #fff; border: 0;
-  border-radius: 3px; padding: 3px 0; font-size: 13px; letter-spacing: 4px; cursor: pointer;}
-.gg-query table {width: 100%; margin: 6px 0 0; padding-top: 4px; border-top: 1px solid #ddd;
-  border-collapse: collapse;}
-.gg-query th {text-align: left; font-weight: 400; color: #546e7a; padding: 0 8px 0 0;
-  white-space: nowrap; vertical-align: top;}
-.gg-query td {text-align: right; font-weight: 600; color: #0d3c74; padding: 0;}
-.gg-query ul {margin: 6px 0 0; padding: 6px 0 0 16px; border-top: 1px solid #ddd;
-  color: #5d4037;}
+{{ this.query_css }}
 .gg-patch h3 {margin: 0 0 6px; font-size: 14px; font-weight: 600; color: #0d3c74;}
 .gg-patch img.gg-chips {display: block; width: 100%; min-height: 60px; background: #eceff1;}
 .gg-patch p.gg-chips-note {margin: 2px 0 6px; color: #78909c; font-size: 12px;}
@@ -297,6 +282,7 @@ class _BatchPanel(MacroElement):
         notices: list[str],
     ) -> None:
         super().__init__()
+        self.query_css = query_panel_css(width_px=250, field_px=150)
         self._name = "BatchPanel"
         self.action, self.batch, self.batches = action, batch, batches
         self.figures, self.notices = figures, notices

@@ -31,7 +31,7 @@ from maps.grids import (
     _PageFrame,
     base_map,
 )
-from maps.panels import PANEL_SCRIPT
+from maps.panels import PANEL_SCRIPT, query_panel_css
 
 COMPANY_PALETTE: Final = ("#4e79a7", "#f28e2b", "#59a14f", "#b07aa1", "#76b7b2", "#edc948")
 """Fills of the companies' areas, in company id order."""
@@ -238,22 +238,7 @@ class _Panel(MacroElement):
         """
 {% macro header(this, kwargs) %}
 <style>
-.gg-query {background: rgba(255, 255, 255, .96); padding: 8px 12px; border-radius: 4px;
-  box-shadow: 0 1px 5px rgba(0, 0, 0, .4); font-size: 13px; line-height: 20px; width: 260px;}
-.gg-query h2 {margin: 0 0 6px; font-size: 14px; font-weight: 600; color: #0d3c74;
-  border-bottom: 1px solid #ddd; padding-bottom: 3px;}
-.gg-query label {display: flex; justify-content: space-between; align-items: center;
-  margin: 0 0 5px; gap: 6px;}
-.gg-query input, .gg-query select {width: 160px; font-size: 13px; padding: 1px 3px;}
-.gg-query button {width: 100%; margin-top: 2px; background: #1565c0; color: #fff; border: 0;
-  border-radius: 3px; padding: 3px 0; font-size: 13px; letter-spacing: 4px; cursor: pointer;}
-.gg-query table {width: 100%; margin: 6px 0 0; padding-top: 4px; border-top: 1px solid #ddd;
-  border-collapse: collapse;}
-.gg-query th {text-align: left; font-weight: 400; color: #546e7a; padding: 0 8px 0 0;
-  white-space: nowrap; vertical-align: top;}
-.gg-query td {text-align: right; font-weight: 600; color: #0d3c74; padding: 0;}
-.gg-query ul {margin: 6px 0 0; padding: 6px 0 0 16px; border-top: 1px solid #ddd;
-  color: #5d4037;}
+{{ this.query_css }}
 </style>
 {% endmacro %}
 {% macro html(this, kwargs) %}
@@ -290,6 +275,7 @@ class _Panel(MacroElement):
         notices: list[str],
     ) -> None:
         super().__init__()
+        self.query_css = query_panel_css(width_px=260, field_px=160)
         self._name = "SanitationPanel"
         self.action, self.day, self.company = action, day, company
         self.companies, self.figures, self.notices = companies, figures, notices
