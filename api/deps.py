@@ -19,7 +19,11 @@ def get_engine(request: Request) -> Engine:
 
 
 def get_connection(request: Request) -> Iterator[Connection]:
-    """One transaction per request: committed when the route returns, rolled back on error."""
+    """One transaction per request: committed when the route returns, rolled back on error.
+
+    Used with ``scope="function"`` (:data:`ConnDep`): the commit happens before the response
+    is sent, so a write the client is told succeeded is durable, and a failing commit is an
+    error response instead of a lost write."""
     with get_engine(request).begin() as conn:
         yield conn
 
@@ -55,7 +59,7 @@ def get_calendar(request: Request) -> WorkCalendar:
     return state.calendar
 
 
-ConnDep = Annotated[Connection, Depends(get_connection)]
+ConnDep = Annotated[Connection, Depends(get_connection, scope="function")]
 ReadConnDep = Annotated[Connection, Depends(get_read_connection)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 TileCacheDep = Annotated[TileCache, Depends(get_tile_cache)]

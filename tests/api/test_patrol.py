@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import time
 
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
+from sqlalchemy.engine import Engine
 
 from tests.cases_data import lonlat
 
@@ -291,3 +293,26 @@ def test_response_times_of_cases_and_of_tasks(client: TestClient) -> None:
         params={"from": "2026-10-09", "to": "2026-10-09", "format": "xlsx"},
     )
     assert xlsx.content[:2] == b"PK"
+
+
+def test_a_write_is_committed_before_it_is_acknowledged(territory_engine: Engine) -> None:
+    """A commit that fails (a deferred check) is an error answer, never a 201 for a lost row."""
+    from api.app import create_app
+    from tests.credentials import ADMIN, app_settings
+
+    with territory_engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "CREATE FUNCTION refuse_at_commit() RETURNS trigger LANGUAGE plpgsql AS "
+                "$$BEGIN RAISE EXCEPTION 'refused at commit'; END$$; "
+                "CREATE CONSTRAINT TRIGGER refuse_at_commit AFTER INSERT ON supervisors "
+                "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION refuse_at_commit()"
+            )
+        )
+    app = create_app(app_settings(territory_engine))
+    with TestClient(app, headers=ADMIN, raise_server_exceptions=False) as client:
+        r = client.post("/supervisors", json={"id": "S7", "name": "王五", "grids": [A11]})
+    assert r.status_code >= 500 and "Traceback" not in r.text
+    with territory_engine.connect() as conn:
+        count = conn.execute(sa.text("SELECT count(*) FROM supervisors")).scalar_one()
+    assert count == 0
