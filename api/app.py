@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.staticfiles import StaticFiles
 
-from api import auth, errors, jobs
+from api import auth, errors, hardening, jobs
 from api.routers import (
     assessments,
     cases,
@@ -74,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     auth.install(app)  # before the routers: every request is checked, audited
     # Level 4: large GeoJSON pages compress several times faster than at the default 9.
     app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=4)
+    hardening.install(app, settings)  # outermost: limits and headers apply to every response
     for router in (
         health.router,
         ogc.router,

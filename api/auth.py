@@ -20,11 +20,12 @@ import sqlalchemy as sa
 from fastapi import Depends, FastAPI, Request, Security
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
+from sqlalchemy.engine import Connection
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.errors import error_body
+from api.errors import db_error_response, error_body
 from geogrid.auth import (
     Access,
     Principal,
@@ -180,20 +181,25 @@ class AccessControl:
         except (Unauthorized, Forbidden) as exc:
             await self._refuse(scope, receive, send, exc, access, via, principal)
             return
-        except (sa.exc.OperationalError, DatabaseUnavailable):
-            body = error_body(
-                "database_unavailable",
-                "The database is not available right now; try again in a few seconds.",
-            )
+        except (sa.exc.DBAPIError, DatabaseUnavailable) as exc:
             if scope["type"] == "websocket":
                 await send({"type": "websocket.close", "code": 1011})
-            else:
-                await JSONResponse(body, status_code=503)(scope, receive, send)
+                return
+            response = isinstance(exc, sa.exc.DBAPIError) and db_error_response(exc, path)
+            if not response:
+                body = error_body(
+                    "database_unavailable",
+                    "The database is not available right now; try again in a few seconds.",
+                )
+                response = JSONResponse(body, status_code=503)
+            await response(scope, receive, send)
             return
-        scope.setdefault("state", {})["principal"] = principal
+        state = scope.setdefault("state", {})
+        state["principal"] = principal
         if access is not Access.write:
             await self.app(scope, receive, send)
             return
+        state[PENDING] = True
         status = 500
 
         async def send_noting_status(message: Message) -> None:
@@ -241,32 +247,91 @@ class AccessControl:
     def _audit_write(
         request: HTTPConnection, scope: Scope, principal: Principal | None, status: int
     ) -> None:
-        """The audit row of a write: who, what (entity and id from the route), the outcome,
-        and what the route noted with :func:`note_change` (ids, before/after summary)."""
-        route = scope.get("route")
-        params = scope.get("path_params") or {}
-        entity, entity_id = entity_of(getattr(route, "path", request.url.path), params)
-        noted = dict(scope.get("state", {}).get("audit") or {})
-        plan_id = params.get("plan_id")
-        _audit(
-            request,
-            principal,
-            action="write",
-            outcome=_outcome(status),
-            status=status,
-            entity=noted.pop("entity", entity),
-            entity_id=noted.pop("entity_id", entity_id),
-            plan_id=noted.pop("plan_id", str(plan_id) if plan_id is not None else None),
-            summary=noted.pop("summary", None),
-            message=noted.pop("message", None),
-        )
+        """The audit row of a write not already written with it (see :func:`audit_write`)."""
+        state = scope.get("state", {})
+        if not state.get(PENDING):
+            return
+        _audit(request, principal, **write_fields(scope, status))
+
+
+PENDING = "audit_pending"
+"""Request state flag: the write's audit row is still to be written."""
+
+
+def write_fields(scope: Scope, status: int) -> dict[str, Any]:
+    """The audit fields of a write: what (entity and id from the route, or what the route
+    noted with :func:`note_change`: ids, before/after summary, plan), the outcome, the status."""
+    route = scope.get("route")
+    params = scope.get("path_params") or {}
+    entity, entity_id = entity_of(str(getattr(route, "path", scope["path"])), params)
+    noted = dict(scope.get("state", {}).get("audit") or {})
+    plan_id = params.get("plan_id")
+    status = int(noted.pop("status", status))
+    return {
+        "action": "write",
+        "outcome": _outcome(status),
+        "status": status,
+        "entity": noted.pop("entity", entity),
+        "entity_id": noted.pop("entity_id", entity_id),
+        "plan_id": noted.pop("plan_id", str(plan_id) if plan_id is not None else None),
+        "summary": noted.pop("summary", None),
+        "message": noted.pop("message", None),
+    }
+
+
+def audit_write(conn: Connection, request: Request) -> None:
+    """Write the audit row of a successful write in the write's own transaction.
+
+    Called by the request's connection (:func:`api.deps.get_connection`) after the route
+    returned and before the commit: the change and its audit row are committed together, or
+    neither is. A write that fails (or uses no request connection) is audited afterwards by
+    :class:`AccessControl`, with the status it was answered with."""
+    state = request.scope.get("state", {})
+    if not state.get(PENDING):
+        return
+    route = request.scope.get("route")
+    status = getattr(route, "status_code", None) or 200
+    audit(
+        conn,
+        principal=state.get("principal"),
+        client=client_address(request),
+        method=request.method,
+        path=request.url.path,
+        **write_fields(request.scope, status),
+    )
+
+
+def audit_written(request: Request) -> None:
+    """Mark the write's audit row as committed (with the write)."""
+    request.scope.get("state", {})[PENDING] = False
 
 
 def note_change(request: Request, **fields: Any) -> None:
     """Let a write route add to its audit row: ``entity``, ``entity_id``, ``plan_id``,
-    ``summary`` (before/after figures), ``message``."""
+    ``summary`` (before/after figures), ``message``, ``status`` (when it answers with
+    another status than the route's own)."""
     noted = getattr(request.state, "audit", None) or {}
     request.state.audit = {**noted, **fields}
+
+
+def note_plan(request: Request, plan: Any) -> None:
+    """Let a plan route's audit row name the plan with its before/after: status, the layer
+    versions it was computed against, the file, and its change counts (scalars only)."""
+    counts = {
+        k: v for k, v in (plan.summary or {}).items() if isinstance(v, int | float | str | bool)
+    }
+    note_change(
+        request,
+        plan_id=str(plan.id),
+        summary={
+            "kind": plan.kind,
+            "status": plan.status,
+            "file": plan.file_name,
+            "file_sha256": plan.file_sha256,
+            "computed_against": plan.base_versions,
+            "changes": counts,
+        },
+    )
 
 
 _api_key_scheme = APIKeyHeader(name="X-API-Key", auto_error=False)
@@ -304,6 +369,16 @@ def require(*roles: Role) -> Any:
         return principal
 
     return Depends(check)
+
+
+def actor_of(request: Request, given: str | None = None) -> str:
+    """Who a record (a plan, a decision, a job) names as its author: the name the client gave
+    (an integration acting for a person), else the logged-in principal. The audit row always
+    names the principal."""
+    if given:
+        return given
+    principal = get_principal(request)
+    return principal.actor if principal else "anonymous"
 
 
 PrincipalDep = Annotated[Principal | None, Depends(get_principal)]

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.engine import Connection, Engine
 
+from api.auth import audit_write, audit_written
 from geogrid.catalogue import Catalogue, load_catalogue
 from geogrid.settings import Settings
 from geogrid.tiles import TileCache
@@ -23,9 +24,12 @@ def get_connection(request: Request) -> Iterator[Connection]:
 
     Used with ``scope="function"`` (:data:`ConnDep`): the commit happens before the response
     is sent, so a write the client is told succeeded is durable, and a failing commit is an
-    error response instead of a lost write."""
+    error response instead of a lost write. A write's audit row is part of the same
+    transaction."""
     with get_engine(request).begin() as conn:
         yield conn
+        audit_write(conn, request)  # a write and its audit row commit together
+    audit_written(request)
 
 
 def get_read_connection(request: Request) -> Iterator[Connection]:

@@ -25,6 +25,8 @@ STATUS: dict[type[errors.GeogridError], tuple[int, str]] = {
     errors.ValidationFailed: (422, "validation_failed"),
     errors.CRSMismatch: (422, "crs_mismatch"),
     errors.StalePlan: (409, "stale_plan"),
+    errors.Conflict: (409, "conflict"),
+    errors.TooLarge: (413, "too_large"),
     errors.Unauthorized: (401, "unauthorized"),
     errors.Forbidden: (403, "forbidden"),
     errors.DatabaseUnavailable: (503, "database_unavailable"),
@@ -55,17 +57,38 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     details = []
     for err in exc.errors():
-        loc = [str(p) for p in err.get("loc", ()) if p not in ("query", "path", "body")]
+        raw = tuple(err.get("loc", ()))
+        rule = str(err.get("type", "invalid"))
+        if rule == "json_invalid":
+            at = next((p for p in raw if isinstance(p, int)), None)
+            where = f" at character {at}" if at is not None else ""
+            reason = str((err.get("ctx") or {}).get("error", "")).rstrip(".")
+            message = f"The request body is not valid JSON{where}" + (
+                f" ({reason})." if reason else "."
+            )
+            details.append({"where": "body", "rule": rule, "message": message})
+            continue
+        if raw == ("body",) and rule == "missing":
+            details.append(
+                {"where": "body", "rule": rule, "message": "The request body is missing."}
+            )
+            continue
+        loc = [str(p) for p in raw if p not in ("query", "path", "body")]
         name = ".".join(loc) or "request"
         details.append(
             {
                 "where": name,
-                "rule": str(err.get("type", "invalid")),
+                "rule": rule,
                 "message": f"Parameter '{name}': {err.get('msg', 'invalid value')}.",
             }
         )
     names = ", ".join(f"'{d['where']}'" for d in details)
-    message = f"Invalid parameter {names}: {details[0]['message']}" if details else "Bad request."
+    if details and details[0]["where"] == "body":
+        message = details[0]["message"]
+    elif details:
+        message = f"Invalid parameter {names}: {details[0]['message']}"
+    else:
+        message = "Bad request."
     return JSONResponse(error_body("invalid_parameter", message, details), status_code=400)
 
 
@@ -73,23 +96,78 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
     message = exc.detail if isinstance(exc.detail, str) else "Request refused."
+    details: list[dict[str, Any]] = []
     if exc.status_code == 404 and message == "Not Found":
         message = f"There is nothing at {request.url.path}."
+    elif exc.status_code == 400 and message == "There was an error parsing the body":
+        code = "unreadable_body"
+        message = (
+            "The request body could not be read: send JSON or a form in UTF-8 with the "
+            "matching Content-Type."
+        )
+        details = [{"where": "body", "rule": "unreadable", "message": message}]
     return JSONResponse(
-        error_body(code, message),
+        error_body(code, message, details),
         status_code=exc.status_code,
         headers=getattr(exc, "headers", None),
     )
 
 
-async def _db_error(request: Request, exc: Exception) -> JSONResponse:
+_CONFLICTS = {
+    "23505": "is already stored",
+    "23503": "refers to a record that does not exist, or is still referred to",
+    "23P01": "overlaps a record already stored",
+}
+"""Integrity violations a request can cause, by SQLSTATE, and how they read."""
+
+
+def _conflict_sentence(orig: Any, pgcode: str) -> str:
+    """What the violated rule is about, from the driver's diagnostics (never the SQL)."""
+    diag = getattr(orig, "diag", None)
+    table = getattr(diag, "table_name", None)
+    detail = getattr(diag, "message_detail", None) or ""
+    if detail.startswith("Key ("):
+        # "Key (supervisor_id)=(S01) already exists." names the field and the value.
+        key = detail.split(" already exists")[0].split(" is not present")[0]
+        where = f" of {table}" if table else ""
+        return f"The request conflicts with stored data: {key}{where} {_CONFLICTS[pgcode]}."
+    primary = (getattr(diag, "message_primary", None) or "").strip().rstrip(".")
+    if primary and not primary.startswith(("duplicate key", "insert or update", "update or")):
+        return f"The request conflicts with stored data: {primary}."  # a trigger's sentence
+    what = f"a record of {table}" if table else "a record"
+    return f"The request conflicts with stored data: {what} {_CONFLICTS[pgcode]}."
+
+
+def db_error_response(exc: Exception, path: str) -> JSONResponse | None:
+    """The answer to a database error: a statement timeout or a lost connection is a 503; an
+    integrity violation a 409; a value PostgreSQL cannot take (out of range, bad syntax) a
+    400. None for any other error (a 500)."""
     orig = getattr(exc, "orig", None)
-    if orig is not None and getattr(orig, "pgcode", None) == "57014":
+    pgcode = getattr(orig, "pgcode", None) or ""
+    if pgcode == "57014":
         message = "The query took too long and was stopped; narrow the request (bbox, filters)."
-    else:
+        return JSONResponse(error_body("query_timeout", message), status_code=503)
+    if isinstance(exc, sa.exc.IntegrityError) and pgcode in _CONFLICTS:
+        message = _conflict_sentence(orig, pgcode)
+        return JSONResponse(error_body("conflict", message), status_code=409)
+    if isinstance(exc, sa.exc.DataError) or pgcode.startswith("22"):
+        message = (
+            "A value of the request is out of range or not of the expected type for the "
+            "database; check the numbers, dates and identifiers sent."
+        )
+        log.info("data error on %s: %s", path, exc)
+        return JSONResponse(error_body("invalid_value", message), status_code=400)
+    if isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError) or getattr(
+        exc, "connection_invalidated", False
+    ):
+        log.warning("database error on %s: %s", path, exc)
         message = "The database is not available right now; try again in a few seconds."
-        log.warning("database error on %s: %s", request.url.path, exc)
-    return JSONResponse(error_body("database_unavailable", message), status_code=503)
+        return JSONResponse(error_body("database_unavailable", message), status_code=503)
+    return None
+
+
+async def _db_error(request: Request, exc: Exception) -> JSONResponse:
+    return db_error_response(exc, request.url.path) or await _unexpected(request, exc)
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -105,5 +183,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(errors.GeogridError, _geogrid_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(sa.exc.OperationalError, _db_error)
+    app.add_exception_handler(sa.exc.DBAPIError, _db_error)
     app.add_exception_handler(Exception, _unexpected)

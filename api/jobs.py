@@ -7,14 +7,20 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
+from api.auth import actor_of
 from api.deps import ConnDep
 from geogrid.jobs import Work, create_job, get_job, run_job
 
 router = APIRouter(tags=["Jobs"])
 
 
-def submit(request: Request, *, kind: str, created_by: str, work: Work) -> dict[str, Any]:
-    """Queue ``work`` on the app's worker threads; return the 202 body with the job's link."""
+def submit(
+    request: Request, *, kind: str, work: Work, created_by: str | None = None
+) -> dict[str, Any]:
+    """Queue ``work`` on the app's worker threads; return the 202 body with the job's link.
+
+    The job is recorded as started by ``created_by``, else by the request's principal."""
+    created_by = actor_of(request, created_by)
     engine = request.app.state.job_engine
     with engine.begin() as conn:  # committed before a worker can look for it
         job_id = create_job(conn, kind=kind, created_by=created_by)

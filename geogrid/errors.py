@@ -51,6 +51,14 @@ class CRSMismatch(GeogridError):
     """Coordinates are in a reference system geogrid cannot use as given."""
 
 
+class Conflict(GeogridError):
+    """The request clashes with what is stored (a duplicate id, a record in use)."""
+
+
+class TooLarge(GeogridError):
+    """An upload or request body is larger than the installation allows."""
+
+
 class StalePlan(GeogridError):
     """An update plan was computed against a version that is no longer current."""
 

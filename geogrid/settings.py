@@ -49,7 +49,23 @@ class Settings(BaseSettings):
     statement_timeout_ms: int = Field(
         default=30000, ge=0, description="Longest a single query of the API may run."
     )
-    max_upload_mb: int = Field(default=200, ge=1, description="Largest upload, in MB.")
+    max_upload_mb: int = Field(
+        default=200, ge=1, description="Largest upload (and request body), in MB."
+    )
+    cors_origins: str = Field(
+        default="",
+        description="Origins (comma-separated, e.g. https://gis.example.gov.cn) whose pages may "
+        "call the API from a browser. Empty: CORS is off.",
+    )
+    login_attempts: int = Field(
+        default=5,
+        ge=1,
+        description="Failed logins of one username (or from one address) within "
+        "login_window_s after which further attempts are refused for that window.",
+    )
+    login_window_s: int = Field(
+        default=300, ge=1, description="Window of the failed-login count, in seconds."
+    )
     grid_area_min_m2: float = Field(
         default=2000.0, ge=0, description="Grids smaller than this get a warning."
     )

@@ -44,6 +44,9 @@ button {{ margin-top: 1.4rem; width: 100%; padding: .6rem; font-size: 1rem; bord
 WRONG = "用户名或密码错误，或账号已停用。"
 """The one message of a failed login: it does not tell which part was wrong."""
 
+TOO_MANY = "登录失败次数过多，请稍后再试。"
+"""The message of a login refused after too many failures."""
+
 
 def login_page(*, next_path: str, username: str = "", error: str | None = None) -> str:
     """The login form posting to ``/login``; ``next_path`` is where a login goes back to."""

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.engine import Connection
 from starlette.datastructures import UploadFile as FormFile
 
+from api.auth import actor_of
 from api.deps import CatalogueDep, ConnDep, ReadConnDep, SettingsDep
 from api.downloads import CSV, XLSX, download
 from api.jobs import submit
@@ -61,7 +62,9 @@ class AssessmentIn(BaseModel):
     manual: dict[str, dict[str, Any]] | None = Field(
         None, description="Manual inputs: {unit: {item: value}}, unit by code or name."
     )
-    created_by: str = Field("api", min_length=1, max_length=100)
+    created_by: str | None = Field(
+        None, min_length=1, max_length=100, description="Author's name (default: the login)"
+    )
 
 
 def _links(root: str, run_id: int) -> dict[str, str]:
@@ -98,7 +101,7 @@ def create_assessment(
             c,
             source,
             body.month,
-            created_by=body.created_by,
+            created_by=actor_of(request, body.created_by),
             level=body.level,
             units=body.units,
             manual=body.manual,
@@ -115,7 +118,10 @@ def create_assessment(
             return {"assessment": run.id, "status": run.status, "links": _links(root, run.id)}
 
         return JSONResponse(
-            submit(request, kind="assessment", created_by=body.created_by, work=job), 202
+            submit(
+                request, kind="assessment", created_by=actor_of(request, body.created_by), work=job
+            ),
+            202,
         )
     return _body(request, work(conn, lambda stage, fraction: None))
 

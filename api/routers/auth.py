@@ -12,9 +12,19 @@ from sqlalchemy.engine import Connection
 from api.auth import COOKIE, client_address, require, signing_key
 from api.deps import ConnDep, ReadConnDep, SettingsDep
 from api.errors import error_body
-from geogrid.auth import Role, User, audit, check_login, list_audit, login_token, read_token
+from geogrid.auth import (
+    Role,
+    User,
+    audit,
+    check_login,
+    failed_logins,
+    list_audit,
+    login_token,
+    read_token,
+)
 from geogrid.errors import GeogridError
-from maps.login import WRONG, login_page
+from geogrid.settings import Settings
+from maps.login import TOO_MANY, WRONG, login_page
 
 router = APIRouter(tags=["Access"])
 
@@ -29,22 +39,45 @@ PAGE_HEADERS = {
 }
 
 
-def _login(conn: Connection, request: Request, username: str, password: str) -> User | None:
-    """Check a login and write its audit row (a failed one names the username tried)."""
-    user = check_login(conn, username, password)
+WRONG_LOGIN = "Wrong username or password, or a disabled account."
+
+
+def _throttled(settings: Settings) -> str:
+    minutes = max(1, settings.login_window_s // 60)
+    return (
+        f"Too many failed logins for this account or address; wait {minutes} minute(s) "
+        "and try again."
+    )
+
+
+def _login(
+    conn: Connection, request: Request, settings: Settings, username: str, password: str
+) -> tuple[User | None, int]:
+    """Check a login and write its audit row (a failed one names the username tried).
+
+    Returns the user (None: refused) and the status: 200, 401 (wrong credentials) or 429
+    (too many failures of the username or address within the window: the password is not
+    even checked)."""
+    client = client_address(request)
+    failures = failed_logins(
+        conn, username=username[:64], client=client, window_s=settings.login_window_s
+    )
+    throttled = failures >= settings.login_attempts
+    user = None if throttled else check_login(conn, username, password)
+    status = 200 if user else 429 if throttled else 401
     audit(
         conn,
         action="login",
-        outcome="ok" if user else "failed",
+        outcome="ok" if user else "refused" if throttled else "failed",
         principal=user.principal if user else None,
         actor=None if user else username[:64],
-        client=client_address(request),
+        client=client,
         method=request.method,
         path=request.url.path,
-        status=200 if user else 401,
-        message=None if user else "Wrong username or password, or a disabled account.",
+        status=status,
+        message=None if user else _throttled(settings) if throttled else WRONG_LOGIN,
     )
-    return user
+    return user, status
 
 
 def _safe_next(target: str | None) -> str:
@@ -63,11 +96,17 @@ def token(
     password: Annotated[str, Form(max_length=1024)],
 ) -> dict[str, Any] | JSONResponse:
     """OAuth2 password flow: a signed bearer token for a username and password."""
-    user = _login(conn, request, username, password)
+    user, status = _login(conn, request, settings, username, password)
     if user is None:
         # Answered, not raised: the audit row of the failed login must be committed.
+        if status == 429:
+            return JSONResponse(
+                error_body("too_many_attempts", _throttled(settings)),
+                status_code=429,
+                headers={"Retry-After": str(settings.login_window_s)},
+            )
         return JSONResponse(
-            error_body("unauthorized", "Wrong username or password, or a disabled account."),
+            error_body("unauthorized", WRONG_LOGIN),
             status_code=401,
             headers={"WWW-Authenticate": "Bearer"},
         )
@@ -96,10 +135,11 @@ def login_submit(
 ) -> Response:
     """Log in from the login page: set the HttpOnly session cookie and go back to the page."""
     target = _safe_next(next)
-    user = _login(conn, request, username, password)
+    user, status = _login(conn, request, settings, username, password)
     if user is None:
-        page = login_page(next_path=target, username=username, error=WRONG)
-        return HTMLResponse(page, status_code=401, headers=PAGE_HEADERS)
+        error = WRONG if status == 401 else TOO_MANY
+        page = login_page(next_path=target, username=username, error=error)
+        return HTMLResponse(page, status_code=status, headers=PAGE_HEADERS)
     minutes = settings.session_minutes
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(

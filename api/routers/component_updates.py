@@ -9,6 +9,7 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse, JSONResponse
 from sqlalchemy.engine import Connection
 
+from api.auth import actor_of, note_plan
 from api.deps import CatalogueDep, ConnDep, SettingsDep
 from api.downloads import XLSX, download
 from api.jobs import submit
@@ -24,7 +25,9 @@ router = APIRouter(tags=["Component updates"])
 AsyncParam = Annotated[
     bool, Query(alias="async", description="Run as a background job: 202 with the job's link.")
 ]
-DecidedBy = Annotated[str, Form(max_length=100)]
+DecidedBy = Annotated[
+    str | None, Form(max_length=100, description="Name recorded as the author (default: the login)")
+]
 CHANGES_PAGE = 1000
 
 
@@ -33,6 +36,7 @@ def _url(request: Request, plan_id: int) -> str:
 
 
 def _body(request: Request, plan: Plan, conn: Connection, offset: int = 0) -> dict[str, Any]:
+    note_plan(request, plan)  # the audit row of a write names the plan
     base = _url(request, plan.id)
     changes = update.plan_changes(conn, plan.id, limit=CHANGES_PAGE, offset=offset)
     links = {
@@ -56,7 +60,7 @@ def create_component_update(
     crs: Annotated[str | None, Form(description="CRS of a file without one, or gcj02")] = None,
     partial: Annotated[bool, Form(description="Only some components: remove nothing")] = False,
     effective_from: Annotated[datetime | None, Form(description="When it takes effect")] = None,
-    submitted_by: DecidedBy = "district-centre",
+    submitted_by: DecidedBy = None,
     run_async: AsyncParam = False,
 ) -> dict[str, Any] | JSONResponse:
     """Upload components; returns the dry-run plan (added, removed, moved, recoded, …)."""
@@ -68,7 +72,7 @@ def create_component_update(
             c,
             upload,
             catalogue=catalogue,
-            created_by=submitted_by,
+            created_by=actor_of(request, submitted_by),
             partial=partial,
             effective_from=effective_from,
             progress=progress,
@@ -76,7 +80,9 @@ def create_component_update(
         return {"plan": plan.id, "links": {"plan": _url(request, plan.id)}}
 
     if run_async:
-        body = submit(request, kind="component-plan", created_by=submitted_by, work=work)
+        body = submit(
+            request, kind="component-plan", created_by=actor_of(request, submitted_by), work=work
+        )
         return JSONResponse(body, status_code=202)
     plan_id = work(conn, lambda stage, fraction: None)["plan"]
     return _body(request, get_plan(conn, plan_id), conn)
@@ -115,18 +121,22 @@ def apply_component_update(
     plan_id: int,
     request: Request,
     conn: ConnDep,
-    decided_by: DecidedBy = "district-centre",
+    decided_by: DecidedBy = None,
     run_async: AsyncParam = False,
 ) -> dict[str, Any] | JSONResponse:
     """Apply a pending plan in one transaction; a stale plan is refused (409)."""
     get_plan(conn, plan_id, kind=update.KIND)
 
     def work(c: Connection, progress: Progress) -> dict[str, Any]:
-        plan = update.apply_component_update(c, plan_id, decided_by=decided_by, progress=progress)
+        plan = update.apply_component_update(
+            c, plan_id, decided_by=actor_of(request, decided_by), progress=progress
+        )
         return {"plan": plan.id, "status": plan.status, "links": {"plan": _url(request, plan.id)}}
 
     if run_async:
-        body = submit(request, kind="component-apply", created_by=decided_by, work=work)
+        body = submit(
+            request, kind="component-apply", created_by=actor_of(request, decided_by), work=work
+        )
         return JSONResponse(body, status_code=202)
     work(conn, lambda stage, fraction: None)
     return _body(request, get_plan(conn, plan_id), conn)
@@ -134,10 +144,10 @@ def apply_component_update(
 
 @router.post("/component-updates/{plan_id}/reject")
 def reject_component_update(
-    plan_id: int, request: Request, conn: ConnDep, decided_by: DecidedBy = "district-centre"
+    plan_id: int, request: Request, conn: ConnDep, decided_by: DecidedBy = None
 ) -> dict[str, Any]:
     """Reject a plan; it stays on record."""
-    plan = reject_plan(conn, plan_id, kind=update.KIND, decided_by=decided_by)
+    plan = reject_plan(conn, plan_id, kind=update.KIND, decided_by=actor_of(request, decided_by))
     return _body(request, plan, conn)
 
 
@@ -159,10 +169,10 @@ def restore_component_version(
     request: Request,
     conn: ConnDep,
     catalogue: CatalogueDep,
-    decided_by: DecidedBy = "district-centre",
+    decided_by: DecidedBy = None,
 ) -> dict[str, Any]:
     """Roll the inventory back to a version; the roll-back is itself a new, applied version."""
     plan = update.restore_component_version(
-        conn, version, catalogue=catalogue, created_by=decided_by
+        conn, version, catalogue=catalogue, created_by=actor_of(request, decided_by)
     )
     return _body(request, plan, conn)

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from sqlalchemy.engine import Connection
 
+from api.auth import actor_of, note_plan
 from api.deps import CatalogueDep, ConnDep, SettingsDep
 from api.uploads import saved_upload
 from geogrid.changes.plans import Plan, get_plan, list_plans, reject_plan
@@ -18,7 +19,9 @@ from geogrid.dispatch.upload import read_rule_upload
 
 router = APIRouter(tags=["Responsibility and dispatch"])
 
-DecidedBy = Annotated[str, Form(max_length=100)]
+DecidedBy = Annotated[
+    str | None, Form(max_length=100, description="Name recorded as the author (default: the login)")
+]
 At = Annotated[datetime | None, Query(description="Time the rules must be valid at (default now).")]
 CHANGES_PAGE = 1000
 
@@ -32,6 +35,7 @@ def _url(request: Request, plan_id: int) -> str:
 
 
 def _body(request: Request, plan: Plan, conn: Connection, offset: int = 0) -> dict[str, Any]:
+    note_plan(request, plan)  # the audit row of a write names the plan
     base = _url(request, plan.id)
     changes = update.plan_changes(conn, plan.id, limit=CHANGES_PAGE, offset=offset)
     links = {
@@ -58,7 +62,7 @@ def create_responsibility_update(
     crs: Annotated[str | None, Form(description="CRS of a file without one, or gcj02")] = None,
     partial: Annotated[bool, Form(description="Only some rules: remove nothing")] = False,
     effective_from: Annotated[datetime | None, Form(description="When it takes effect")] = None,
-    submitted_by: DecidedBy = "district-centre",
+    submitted_by: DecidedBy = None,
 ) -> dict[str, Any]:
     """Upload responsibility rules; returns the dry-run plan (changes, conflicts, re-dispatch)."""
     with saved_upload(file, max_bytes=settings.max_upload_mb << 20) as path:
@@ -67,7 +71,7 @@ def create_responsibility_update(
         conn,
         upload,
         catalogue=catalogue,
-        created_by=submitted_by,
+        created_by=actor_of(request, submitted_by),
         partial=partial,
         effective_from=effective_from,
         tz=settings.timezone,
@@ -115,19 +119,19 @@ def responsibility_redispatch(
 
 @router.post("/responsibility-updates/{plan_id}/apply")
 def apply_responsibility_update(
-    plan_id: int, request: Request, conn: ConnDep, decided_by: DecidedBy = "district-centre"
+    plan_id: int, request: Request, conn: ConnDep, decided_by: DecidedBy = None
 ) -> dict[str, Any]:
     """Apply a pending plan; refused when stale (409) or when it leaves conflicts (422)."""
-    update.apply_responsibility_update(conn, plan_id, decided_by=decided_by)
+    update.apply_responsibility_update(conn, plan_id, decided_by=actor_of(request, decided_by))
     return _body(request, get_plan(conn, plan_id), conn)
 
 
 @router.post("/responsibility-updates/{plan_id}/reject")
 def reject_responsibility_update(
-    plan_id: int, request: Request, conn: ConnDep, decided_by: DecidedBy = "district-centre"
+    plan_id: int, request: Request, conn: ConnDep, decided_by: DecidedBy = None
 ) -> dict[str, Any]:
     """Reject a plan; it stays on record."""
-    plan = reject_plan(conn, plan_id, kind=update.KIND, decided_by=decided_by)
+    plan = reject_plan(conn, plan_id, kind=update.KIND, decided_by=actor_of(request, decided_by))
     return _body(request, plan, conn)
 
 

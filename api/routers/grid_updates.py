@@ -11,6 +11,7 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from sqlalchemy.engine import Connection
 
+from api.auth import actor_of, note_plan
 from api.deps import ConnDep, SettingsDep
 from api.downloads import CSV, XLSX, download
 from api.jobs import submit
@@ -29,6 +30,7 @@ AsyncParam = Annotated[
 
 
 def _plan_body(request: Request, plan: Plan, conn: ConnDep) -> dict[str, Any]:
+    note_plan(request, plan)  # the audit row of a write names the plan
     base = _plan_url(request, plan.id)
     changes = [c for c in update.plan_changes(conn, plan.id) if c["kind"] != "unchanged"]
     return {
@@ -54,7 +56,7 @@ def create_grid_update(
     crs: Annotated[str | None, Form(description="CRS of a file without one, or gcj02")] = None,
     fix: Annotated[bool, Form(description="Repair invalid geometries (make_valid)")] = False,
     effective_from: Annotated[datetime | None, Form(description="When it takes effect")] = None,
-    submitted_by: Annotated[str, Form(max_length=100)] = "district-centre",
+    submitted_by: Annotated[str | None, Form(max_length=100)] = None,
     run_async: AsyncParam = False,
 ) -> dict[str, Any] | JSONResponse:
     """Upload grids for whole communities; returns the dry-run plan (nothing applied yet)."""
@@ -66,7 +68,7 @@ def create_grid_update(
         plan = update.plan_grid_update(
             c,
             upload,
-            created_by=submitted_by,
+            created_by=actor_of(request, submitted_by),
             fix=fix,
             effective_from=effective_from,
             area_band=band,
@@ -75,7 +77,9 @@ def create_grid_update(
         return {"plan": plan.id, "links": {"plan": _plan_url(request, plan.id)}}
 
     if run_async:
-        body = submit(request, kind="grid-plan", created_by=submitted_by, work=work)
+        body = submit(
+            request, kind="grid-plan", created_by=actor_of(request, submitted_by), work=work
+        )
         return JSONResponse(body, status_code=202)
     plan_id = work(conn, lambda stage, fraction: None)["plan"]
     return _plan_body(request, get_plan(conn, plan_id), conn)
@@ -134,14 +138,16 @@ def apply_grid_update(
     plan_id: int,
     request: Request,
     conn: ConnDep,
-    decided_by: Annotated[str, Form(max_length=100)] = "district-centre",
+    decided_by: Annotated[str | None, Form(max_length=100)] = None,
     run_async: AsyncParam = False,
 ) -> dict[str, Any] | JSONResponse:
     """Apply a pending plan in one transaction; a stale plan is refused (409)."""
     get_plan(conn, plan_id, kind=update.KIND)
 
     def work(c: Connection, progress: Progress) -> dict[str, Any]:
-        plan = update.apply_grid_update(c, plan_id, decided_by=decided_by, progress=progress)
+        plan = update.apply_grid_update(
+            c, plan_id, decided_by=actor_of(request, decided_by), progress=progress
+        )
         return {
             "plan": plan.id,
             "status": plan.status,
@@ -149,7 +155,9 @@ def apply_grid_update(
         }
 
     if run_async:
-        body = submit(request, kind="grid-apply", created_by=decided_by, work=work)
+        body = submit(
+            request, kind="grid-apply", created_by=actor_of(request, decided_by), work=work
+        )
         return JSONResponse(body, status_code=202)
     work(conn, lambda stage, fraction: None)
     return _plan_body(request, get_plan(conn, plan_id), conn)
@@ -160,10 +168,10 @@ def reject_grid_update(
     plan_id: int,
     request: Request,
     conn: ConnDep,
-    decided_by: Annotated[str, Form(max_length=100)] = "district-centre",
+    decided_by: Annotated[str | None, Form(max_length=100)] = None,
 ) -> dict[str, Any]:
     """Reject a plan; it stays on record."""
-    plan = reject_plan(conn, plan_id, kind=update.KIND, decided_by=decided_by)
+    plan = reject_plan(conn, plan_id, kind=update.KIND, decided_by=actor_of(request, decided_by))
     return _plan_body(request, plan, conn)
 
 
@@ -184,8 +192,8 @@ def restore_grid_version(
     version: int,
     request: Request,
     conn: ConnDep,
-    decided_by: Annotated[str, Form(max_length=100)] = "district-centre",
+    decided_by: Annotated[str | None, Form(max_length=100)] = None,
 ) -> dict[str, Any]:
     """Roll the grids back to a version; the roll-back is itself a new, applied version."""
-    plan = update.restore_grid_version(conn, version, created_by=decided_by)
+    plan = update.restore_grid_version(conn, version, created_by=actor_of(request, decided_by))
     return _plan_body(request, plan, conn)

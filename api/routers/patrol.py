@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.engine import Connection
 
-from api.auth import WriterDep
+from api.auth import WriterDep, note_change
 from api.deps import ConnDep, ReadConnDep, SettingsDep
 from api.downloads import XLSX, csv_file, download
 from api.jobs import submit
@@ -94,11 +94,11 @@ class FixIn(BaseModel):
     supervisor_id: str | None = None
     device_id: str | None = None
     timestamp: str
-    lon: float
-    lat: float
-    accuracy_m: float | None = None
-    speed: float | None = None
-    heading: float | None = None
+    lon: float = Field(allow_inf_nan=False)
+    lat: float = Field(allow_inf_nan=False)
+    accuracy_m: float | None = Field(default=None, allow_inf_nan=False)
+    speed: float | None = Field(default=None, allow_inf_nan=False)
+    heading: float | None = Field(default=None, allow_inf_nan=False)
     source: str | None = None
 
 
@@ -230,7 +230,6 @@ def coverage(
             submit(
                 request,
                 kind="coverage",
-                created_by="api",
                 work=lambda c, p: _coverage_json(compute(c, p)),
             ),
             202,
@@ -361,7 +360,7 @@ def put_shifts(supervisor_id: str, body: ShiftsIn, conn: ConnDep) -> dict[str, A
 
 @router.post("/tracks")
 def post_tracks(
-    batch: TrackBatch, conn: ConnDep, settings: SettingsDep, writer: WriterDep
+    request: Request, batch: TrackBatch, conn: ConnDep, settings: SettingsDep, writer: WriterDep
 ) -> dict[str, int]:
     """Ingest a batch of fixes; re-sent fixes change nothing; bad rows refuse the batch."""
     frame = pd.DataFrame([f.model_dump() for f in batch.fixes]).astype(object)
@@ -376,9 +375,12 @@ def post_tracks(
         shown="batch",
     )
     result = store_fixes(conn, fixes, district_code=district, scope=writer.scope)
-    return {
+    counts = {
         "received": result.received,
         "inserted": result.inserted,
         "duplicates": result.duplicates,
         "flagged": result.flagged,
     }
+    trackers = sorted(set(fixes["supervisor_id"]))
+    note_change(request, entity_id=",".join(trackers)[:200], summary=counts)
+    return counts

@@ -12,9 +12,10 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.engine import Connection
 
+from api.auth import WriterDep, note_change
 from api.deps import CalendarDep, CatalogueDep, ConnDep, ReadConnDep, SettingsDep
 from api.jobs import submit
-from api.uploads import saved_upload
+from api.uploads import saved_upload, shown_name
 from geogrid.errors import InvalidParameter
 from geogrid.jobs import Progress
 from geogrid.satellite import (
@@ -24,7 +25,6 @@ from geogrid.satellite import (
     get_batch,
     get_patch,
     import_batch,
-    keep_uploaded_image,
     list_batches,
     list_patches,
     parse_band_roles,
@@ -32,6 +32,7 @@ from geogrid.satellite import (
     read_patch_upload,
     read_photo,
     register_imagery,
+    register_uploaded_imagery,
     render_chips,
     verify_batch,
     verify_patch,
@@ -69,6 +70,7 @@ def _base(request: Request) -> str:
 
 @router.post("/patch-batches", status_code=201)
 def create_batch(
+    request: Request,
     conn: ConnDep,
     settings: SettingsDep,
     catalogue: CatalogueDep,
@@ -90,7 +92,7 @@ def create_batch(
             file_name=file.filename or path.name,
             tz=settings.timezone,
         )
-    return import_batch(
+    imported = import_batch(
         conn,
         upload,
         batch_id=batch,
@@ -102,6 +104,12 @@ def create_batch(
         note=note,
         tz=settings.timezone,
     )
+    note_change(
+        request,
+        entity_id=batch,
+        summary={"file": shown_name(file), "figures": imported.get("figures", {})},
+    )
+    return imported
 
 
 @router.get("/patch-batches")
@@ -116,6 +124,19 @@ def batch(batch_id: str, conn: ReadConnDep) -> dict[str, Any]:
     return get_batch(conn, batch_id)
 
 
+def _server_image(path: str, data_dir: Path) -> Path:
+    """A GeoTIFF named by its path on the server: only inside the data directory, so that a
+    client cannot make the service open any other file of the machine."""
+    root = data_dir.resolve()
+    image = (root / path).resolve() if not Path(path).is_absolute() else Path(path).resolve()
+    if not image.is_relative_to(root):
+        raise InvalidParameter(
+            f"Parameter 'path': the image must lie in the data directory ({root}); "
+            "copy it there or upload it as 'file'."
+        )
+    return image
+
+
 @router.post("/patch-batches/{batch_id}/imagery", status_code=201)
 def add_imagery(
     batch_id: str,
@@ -123,7 +144,10 @@ def add_imagery(
     settings: SettingsDep,
     role: Annotated[Literal["reference", "before", "after"], Form()],
     bands: Annotated[str, Form(description="Band roles")] = "red=1,green=2,blue=3,nir=4",
-    path: Annotated[str | None, Form(description="A GeoTIFF on the server")] = None,
+    path: Annotated[
+        str | None,
+        Form(max_length=1000, description="A GeoTIFF on the server, in the data directory"),
+    ] = None,
     file: Annotated[UploadFile | None, File(description="Or an uploaded GeoTIFF")] = None,
     scale: Annotated[float | None, Form(gt=0, description="DN of reflectance 1.0")] = None,
     acquired_on: Annotated[date | None, Form(description="Image date")] = None,
@@ -133,11 +157,20 @@ def add_imagery(
         raise InvalidParameter("Give either a path on the server or an uploaded file.")
     roles = parse_band_roles(bands)
     if file is not None:
-        data_dir = settings.data_dir
         with saved_upload(file, max_bytes=settings.max_upload_mb << 20) as tmp:
-            image = keep_uploaded_image(tmp, data_dir=data_dir, batch_id=batch_id, role=role)
+            return register_uploaded_imagery(
+                conn,
+                batch_id,
+                role=role,
+                upload=tmp,
+                file_name=shown_name(file),
+                data_dir=settings.data_dir,
+                bands=roles,
+                scale=scale,
+                acquired_on=acquired_on,
+            )
     else:
-        image = Path(str(path))
+        image = _server_image(str(path), settings.data_dir)
     return register_imagery(
         conn, batch_id, role=role, path=image, bands=roles, scale=scale, acquired_on=acquired_on
     )
@@ -159,7 +192,7 @@ def verify(
         return verify_batch(c, batch_id, rules=parsed, progress=progress)
 
     if run_async:
-        body = submit(request, kind="patch-verify", created_by="api", work=work)
+        body = submit(request, kind="patch-verify", work=work)
         return JSONResponse(body, status_code=202)
     return work(conn, lambda stage, fraction: None)
 
@@ -224,8 +257,10 @@ def patch(patch_id: int, request: Request, conn: ReadConnDep) -> dict[str, Any]:
 @router.post("/patches/{patch_id}/handling", status_code=201)
 def handle(
     patch_id: int,
+    request: Request,
     conn: ConnDep,
     settings: SettingsDep,
+    writer: WriterDep,
     handling_type: Annotated[Literal["on_site", "documents"], Form()],
     handler: Annotated[str, Form(min_length=1, max_length=100)],
     handled_at: Annotated[datetime, Form(description="When it was handled")],
@@ -235,15 +270,17 @@ def handle(
     photos: Annotated[list[UploadFile] | None, File(description="JPEG photos")] = None,
 ) -> dict[str, Any]:
     """Record a handling (on site or by documents) with JPEG photos; EXIF GPS and time kept."""
+    limit = min(MAX_PHOTO_BYTES, settings.max_upload_mb << 20)
     read = [
         read_photo(
-            p.file.read(MAX_PHOTO_BYTES + 1),
+            p.file.read(limit + 1),
             file_name=p.filename or f"photo-{i + 1}.jpg",
             tz=settings.timezone,
+            max_bytes=limit,
         )
         for i, p in enumerate(photos or [])
     ]
-    return add_handling(
+    record = add_handling(
         conn,
         patch_id,
         handling_type=handling_type,
@@ -254,7 +291,18 @@ def handle(
         covered_area_m2=covered_area_m2,
         photos=read,
         tz=settings.timezone,
+        scope=writer.scope,
     )
+    note_change(
+        request,
+        summary={
+            "record": record.get("id"),
+            "handling_type": handling_type,
+            "closes": closes,
+            "photos": len(read),
+        },
+    )
+    return record
 
 
 @router.post("/patches/{patch_id}/verify")

@@ -10,6 +10,7 @@ headed by the field, by the item's Chinese name or as the template heads it
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,8 @@ from geogrid.errors import Problem, ValidationFailed
 from geogrid.io.sheets import read_table
 
 UNIT_COLUMNS = ("unit", "单位", "单位编码", "单位名称")
+MAX_ROWS = 100_000
+"""Most rows of a manual-input table: one per unit, and a district has far fewer units."""
 Manual = Mapping[str, Mapping[str, float | None]]
 
 
@@ -94,10 +97,10 @@ def read_manual(
     ------
     ValidationFailed
         No unit column, a column that is no manual field of the rule set, a cell that is not a
-        number (each named by row and column).
+        number (each named by row and column), more than :data:`MAX_ROWS` rows.
     """
     shown = name or path.name
-    frame = read_table(path, name=shown)
+    frame = read_table(path, name=shown, max_rows=MAX_ROWS)
     unit_column = next((c for c in UNIT_COLUMNS if c in frame.columns), None)
     if unit_column is None:
         raise ValidationFailed(
@@ -134,16 +137,22 @@ def read_manual(
             text = str(row[column]).strip()
             if not text:
                 continue
+            value: float | None
             try:
-                values[field] = float(text.rstrip("%"))
+                value = float(text.rstrip("%"))
             except ValueError:
+                value = None
+            if value is None or not math.isfinite(value):
+                kind = "a number" if value is None else "a finite number"
                 problems.append(
                     Problem(
                         f"row {line}, column {column}",
                         "not_a_number",
-                        f"Row {line}, {column}: '{text}' is not a number.",
+                        f"Row {line}, {column}: '{text}' is not {kind}.",
                     )
                 )
+                continue
+            values[field] = value
     if problems:
         raise ValidationFailed(
             f"'{shown}' was not read: {len(problems)} problem(s). First: {problems[0].message}",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy.engine import Connection
 
-from geogrid.auth.audit import audit, entity_of, list_audit
+from geogrid.auth.audit import audit, entity_of, failed_logins, list_audit
 from geogrid.auth.bootstrap import FirstAdmin, ensure_admin
 from geogrid.auth.keys import (
     ApiKey,
@@ -52,6 +52,7 @@ __all__ = [
     "create_user",
     "ensure_admin",
     "entity_of",
+    "failed_logins",
     "generate_password",
     "get_user",
     "issue_token",

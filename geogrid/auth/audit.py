@@ -88,6 +88,23 @@ def audit(
     )
 
 
+def failed_logins(conn: Connection, *, username: str, client: str | None, window_s: int) -> int:
+    """Failed or refused logins within the last ``window_s`` seconds of ``username``, or from
+    ``client`` counted at a quarter (an address may serve several people), whichever is more.
+
+    The count is read from the audit trail, so it holds across processes and restarts."""
+    by_user, by_client = conn.execute(
+        sa.text(
+            "SELECT count(*) FILTER (WHERE actor = :username), "
+            "count(*) FILTER (WHERE client = :client) FROM audit_log "
+            "WHERE action = 'login' AND outcome IN ('failed', 'refused') "
+            "AND at > now() - make_interval(secs => :window)"
+        ),
+        {"username": username, "client": client, "window": window_s},
+    ).one()
+    return max(int(by_user), int(by_client) // 4)
+
+
 def list_audit(
     conn: Connection,
     *,

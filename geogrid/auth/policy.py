@@ -40,15 +40,26 @@ ADMIN_ONLY = ("/audit",)
 """Paths (and everything below them) only ``admin`` may even read."""
 
 WRITES: dict[Role, frozenset[tuple[str, str]]] = {
-    Role.street_operator: frozenset({("POST", "/cases"), ("POST", "/cases/import")}),
+    Role.street_operator: frozenset(
+        {
+            ("POST", "/cases"),
+            ("POST", "/cases/import"),
+            ("POST", "/patches/{patch_id}/handling"),
+        }
+    ),
     Role.supervisor: frozenset({("POST", "/tracks"), ("POST", "/cases")}),
     Role.viewer: frozenset(),
+    Role.tracker: frozenset({("POST", "/tracks")}),
 }
-"""Writes (method, exact path) each non-admin role may make; ``admin`` may make every write.
+"""Writes (method, route path: ``{name}`` is one segment) each non-admin role may make;
+``admin`` may make every write.
 
-Satellite patch handling records (``POST /patches/{id}/handling``) are not yet given to
-street operators: the satellite write path does not check the patch's street yet.
+A street operator's handling records of satellite patches are limited to the patches of its
+streets by ``geogrid.satellite.handling``.
 """
+
+NO_READS = frozenset({Role.tracker})
+"""Roles that read nothing: a GPS terminal only posts its fixes."""
 
 
 class Access(StrEnum):
@@ -79,8 +90,17 @@ def permits(role: Role, method: str, path: str) -> bool:
     if _admin_only(path):
         return False
     if access_of(method, path) is not Access.write:
-        return True
-    return (method.upper(), path) in WRITES[role]
+        return role not in NO_READS
+    return any(method.upper() == m and matches(template, path) for m, template in WRITES[role])
+
+
+def matches(template: str, path: str) -> bool:
+    """Whether ``path`` is an instance of the route ``template`` (``{name}``: one segment)."""
+    want, got = template.split("/"), path.split("/")
+    return len(want) == len(got) and all(
+        w == g or (w.startswith("{") and w.endswith("}") and g != "")
+        for w, g in zip(want, got, strict=True)
+    )
 
 
 def authorize(principal: Principal | None, method: str, path: str, *, public_read: bool) -> Access:

@@ -7,6 +7,8 @@ what the role is limited to (issue 8, "Users and roles"):
 - ``street_operator``: reads everything, writes only the cases of its streets.
 - ``supervisor``: reads everything, posts tracks and cases as its own supervisor id only.
 - ``viewer``: reads only.
+- ``tracker``: API keys of GPS terminals (sanitation vehicles, crews): posts its own fixes
+  (``supervisor_id`` is its tracker id) and reads nothing.
 """
 
 from __future__ import annotations
@@ -17,12 +19,13 @@ from typing import Literal
 
 
 class Role(StrEnum):
-    """The four roles; their write rights are in :mod:`geogrid.auth.policy`."""
+    """The roles; their rights are in :mod:`geogrid.auth.policy`."""
 
     admin = "admin"
     street_operator = "street_operator"
     supervisor = "supervisor"
     viewer = "viewer"
+    tracker = "tracker"
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,6 @@ class Principal:
         """The scope of the principal's writes (only meaningful where its role may write)."""
         if self.role is Role.street_operator:
             return Scope(streets=self.streets)
-        if self.role is Role.supervisor:
+        if self.role in (Role.supervisor, Role.tracker):
             return Scope(supervisor_id=self.supervisor_id)
         return UNLIMITED

@@ -113,8 +113,20 @@ def check_role_scope(
         ).first()
         if found is None:
             raise ValidationFailed(f"There is no supervisor '{supervisor_id}'.")
+    elif role is Role.tracker:
+        if not supervisor_id:
+            raise ValidationFailed("A tracker key needs its tracker id (--supervisor).")
+        found = conn.execute(
+            sa.text("SELECT 1 FROM trackers WHERE id = :id"), {"id": supervisor_id}
+        ).first()
+        if found is None:
+            raise ValidationFailed(
+                f"There is no tracker '{supervisor_id}' (a supervisor or a sanitation tracker)."
+            )
     elif supervisor_id:
-        raise ValidationFailed(f"Only a supervisor account has a supervisor id, not a {role}.")
+        raise ValidationFailed(
+            f"Only a supervisor account or a tracker key has a tracker id, not a {role}."
+        )
     return codes, supervisor_id
 
 
@@ -137,6 +149,11 @@ def create_user(
         fit (unknown streets, unknown supervisor).
     """
     check_name(username, "username")
+    if role is Role.tracker:
+        raise ValidationFailed(
+            "A tracker is a GPS terminal, not a person: create an API key for it "
+            "(geogrid keys create --role tracker --supervisor ID)."
+        )
     codes, supervisor = check_role_scope(conn, role, streets, supervisor_id)
     row = conn.execute(
         sa.text(

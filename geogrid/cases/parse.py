@@ -85,6 +85,13 @@ def _vocabulary(
     return mapped
 
 
+def _storable(parsed: pd.Series) -> pd.Series:
+    """``parsed`` with the times a nanosecond timestamp cannot hold (years before 1678 or after
+    2261; pandas parses them at a coarser unit) made NaT, so they are reported as bad."""
+    years = parsed.dt.year
+    return parsed.where((years > 1677) & (years < 2262))
+
+
 def _timestamps(text: pd.Series, tz: str, problems: RowProblems, column: str) -> pd.Series:
     """Parse ISO-like timestamps; naive ones are local time in ``tz``. Returns UTC."""
     cleaned = text.str.replace("/", "-", regex=False)
@@ -93,11 +100,12 @@ def _timestamps(text: pd.Series, tz: str, problems: RowProblems, column: str) ->
     naive = ~aware & ~empty
     out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns, UTC]")
     if naive.any():
-        parsed = pd.to_datetime(cleaned[naive], format="ISO8601", errors="coerce")
+        parsed = _storable(pd.to_datetime(cleaned[naive], format="ISO8601", errors="coerce"))
         local = parsed.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
         out[naive] = local.dt.tz_convert("UTC")
     if aware.any():
-        out[aware] = pd.to_datetime(cleaned[aware], format="ISO8601", errors="coerce", utc=True)
+        parsed = pd.to_datetime(cleaned[aware], format="ISO8601", errors="coerce", utc=True)
+        out[aware] = _storable(parsed)
     bad = ~empty & out.isna()
     problems.add_each(
         bad,

@@ -37,7 +37,9 @@ out = Console()
 STREET = typer.Option(
     [], "--street", help="Street code a street_operator writes cases of (repeat for several)."
 )
-SUPERVISOR = typer.Option(None, "--supervisor", help="Supervisor id of a supervisor account.")
+SUPERVISOR = typer.Option(
+    None, "--supervisor", help="Supervisor id of a supervisor account, tracker id of a tracker key."
+)
 GENERATE = typer.Option(False, "--generate", help="Generate a password and print it once.")
 STDIN = typer.Option(False, "--password-stdin", help="Read the password from standard input.")
 
@@ -149,7 +151,9 @@ def reset(
 @keys.command("create")
 def create_key(
     name: str = typer.Argument(..., help="Name of the client: letters, digits, _ . @ -"),
-    role: Role = typer.Option(..., help="admin, street_operator, supervisor or viewer."),
+    role: Role = typer.Option(
+        ..., help="admin, street_operator, supervisor, viewer or tracker (a GPS terminal)."
+    ),
     street: list[str] = STREET,
     supervisor: str = SUPERVISOR,
 ) -> None:

@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 from sqlalchemy.engine import Connection
 
+from geogrid.db.copy import raw_cursor
+
 _HEADER = 19  # signature (11 bytes), flags (int32), header extension length (int32, 0)
 _TYPES = {"int4": ">i4", "int8": ">i8", "float8": ">f8"}
 
@@ -46,16 +48,10 @@ def read_columns(
             for field in ((f"{name}_len", ">i4"), (name, _TYPES[kind]))
         ]
     )
-    dbapi = conn.connection.dbapi_connection
-    if dbapi is None:
-        raise RuntimeError("the SQLAlchemy connection has no DBAPI connection")
-    cursor = dbapi.cursor()
     buffer = io.BytesIO()
-    try:
+    with raw_cursor(conn, select) as cursor:
         query = cursor.mogrify(select, params).decode()
         cursor.copy_expert(f"COPY ({query}) TO STDOUT WITH (FORMAT binary)", buffer)
-    finally:
-        cursor.close()
     body = buffer.getbuffer()[_HEADER:-2]  # the trailer is a field count of -1
     rows = np.frombuffer(body, dtype=dtype)
     if len(rows) and (

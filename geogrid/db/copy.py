@@ -8,42 +8,64 @@ from __future__ import annotations
 
 import io
 import struct
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 
-def _cursor(conn: Connection) -> Any:
+@contextmanager
+def raw_cursor(conn: Connection, statement: str) -> Iterator[Any]:
+    """A cursor of ``conn``'s psycopg2 connection, for ``statement`` (shown in errors).
+
+    A driver error raised through it comes out as SQLAlchemy raises those of
+    ``conn.execute``: the matching :class:`sqlalchemy.exc.DBAPIError` subclass (a lost
+    connection is an ``OperationalError`` or ``InterfaceError``, a statement timeout an
+    ``OperationalError`` with SQLSTATE 57014), and a lost connection is invalidated so that the
+    pool never hands it out again. Without this a COPY cut short by a database restart would
+    surface as a bare driver error (or, from psycopg2's COPY FROM, a ``SystemError`` caused by
+    one) that the API cannot tell from a bug.
+    """
     dbapi = conn.connection.dbapi_connection
     if dbapi is None:
         raise RuntimeError("the SQLAlchemy connection has no DBAPI connection")
-    return dbapi.cursor()
+    driver_error = conn.dialect.loaded_dbapi.Error
+    cursor = dbapi.cursor()
+    try:
+        yield cursor
+    except Exception as exc:
+        orig = exc if isinstance(exc, driver_error) else exc.__cause__
+        if not isinstance(orig, driver_error):
+            raise
+        lost = conn.dialect.is_disconnect(orig, dbapi, cursor)
+        if lost:
+            conn.invalidate(orig)
+        raise sa.exc.DBAPIError.instance(
+            statement, None, orig, driver_error, connection_invalidated=lost, dialect=conn.dialect
+        ) from exc
+    finally:
+        if not cursor.closed:
+            cursor.close()
 
 
 def copy_csv_in(conn: Connection, table: str, columns: Sequence[str], data: io.StringIO) -> None:
     """Stream CSV ``data`` (no header; NULL an unquoted empty field) into ``table``."""
-    cursor = _cursor(conn)
-    try:
-        cursor.copy_expert(
-            f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)", data
-        )
-    finally:
-        cursor.close()
+    statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)"
+    with raw_cursor(conn, statement) as cursor:
+        cursor.copy_expert(statement, data)
 
 
 def copy_csv_out(conn: Connection, select: str, params: dict[str, Any]) -> io.BytesIO:
     """The rows of ``select`` (``%(name)s`` parameters) as CSV with a header, via COPY TO."""
-    cursor = _cursor(conn)
     buffer = io.BytesIO()
-    try:
+    with raw_cursor(conn, select) as cursor:
         query = cursor.mogrify(select, params).decode()
         cursor.copy_expert(f"COPY ({query}) TO STDOUT WITH (FORMAT csv, HEADER)", buffer)
-    finally:
-        cursor.close()
     buffer.seek(0)
     return buffer
 
@@ -225,16 +247,10 @@ def copy_binary_in(conn: Connection, table: str, columns: Mapping[str, BinaryCol
     with NULLs (:class:`Nullable`), or codes into a few values of any width (:class:`Coded`).
     """
     data = io.BytesIO(binary_copy_data(columns))
-    cursor = _cursor(conn)
-    try:
-        cursor.copy_expert(
-            f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT binary)",
-            data,
-            size=_CHUNK,
-        )
+    statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT binary)"
+    with raw_cursor(conn, statement) as cursor:
+        cursor.copy_expert(statement, data, size=_CHUNK)
         return int(cursor.rowcount)
-    finally:
-        cursor.close()
 
 
 def copy_binary_out(
@@ -250,13 +266,10 @@ def copy_binary_out(
     ValueError
         When the rows do not have that layout (a NULL, or a column of another type).
     """
-    cursor = _cursor(conn)
     buffer = io.BytesIO()
-    try:
+    with raw_cursor(conn, select) as cursor:
         query = cursor.mogrify(select, params).decode()
         cursor.copy_expert(f"COPY ({query}) TO STDOUT WITH (FORMAT binary)", buffer, size=_CHUNK)
-    finally:
-        cursor.close()
     data = buffer.getbuffer()
     if bytes(data[: len(_SIGNATURE)]) != _SIGNATURE:
         raise ValueError("not a binary COPY stream")

@@ -21,10 +21,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from geogrid.errors import ValidationFailed
+from geogrid.errors import Problem, ValidationFailed
 from geogrid.grids.upload import code_text
 from geogrid.io.read import WKT_COLUMNS, read_layers
-from geogrid.io.sheets import XLSX_MAGIC, read_table
+from geogrid.io.sheets import XLSX_MAGIC, binary_kind, read_table
 
 MAX_RULES = 50_000
 
@@ -75,6 +75,19 @@ def _sha256(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def _check_format(path: Path, shown: str) -> None:
+    """Refuse a file that is neither a table nor a vector file (an image, a program …)."""
+    with path.open("rb") as fh:
+        head = fh.read(4096)
+    what = binary_kind(head)
+    if what is not None and not head.startswith(b"SQLite format 3\x00"):
+        message = (
+            f"'{shown}' is {what}, not a rule file: upload a CSV or XLSX table with grid "
+            "lists, or GeoJSON, GeoPackage or a zipped shapefile with areas or road lines."
+        )
+        raise ValidationFailed(message, [Problem(f"'{shown}'", "unknown_format", message)])
 
 
 def _is_table(path: Path) -> bool:
@@ -143,6 +156,7 @@ def read_rule_upload(
     """
     path = Path(path)
     shown = file_name or path.name
+    _check_format(path, shown)
     if _is_table(path):
         table = read_table(path, name=shown, max_rows=MAX_RULES)
         where = [f"row {i + 2}" for i in range(len(table))]

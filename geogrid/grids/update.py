@@ -171,8 +171,9 @@ def plan_grid_update(
         warnings, fixes, grids = list(report.warnings), list(report.fixes), report.grids
         if errors:
             raise ValidationFailed(
-                f"The file breaks {len(errors)} rule(s) in {len({p.where for p in errors})} "
-                "place(s); nothing was stored. Fix them and upload again.",
+                f"'{upload.file_name}' breaks {len(errors)} rule(s) in "
+                f"{len({p.where for p in errors})} place(s); nothing was stored. "
+                f"First: {errors[0].message}",
                 errors + warnings,
             )
     progress("storing the plan", 0.3)

@@ -254,26 +254,66 @@ def _parts(name: str) -> tuple[str, ...]:
     return PurePosixPath(name.replace("\\", "/")).parts
 
 
+def check_archive(
+    archive: Path, *, shown: str, max_unzipped_bytes: int = MAX_UNZIPPED_BYTES
+) -> list[str]:
+    """Refuse an unsafe zip archive before anything in it is inflated; its members' names.
+
+    Used before extracting an archive and before handing one to another reader (an XLSX
+    workbook is a zip archive too).
+
+    Raises
+    ------
+    ValidationFailed
+        When a member points outside the archive (an absolute path or ``..``), is a symbolic
+        link or encrypted; when the members' declared sizes add up to more than
+        ``max_unzipped_bytes``, or to more than 16 MiB at more than 100 times the packed size
+        (a zip bomb); when the archive cannot be read.
+    """
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            return [name for _, name in _checked_members(zf, shown, max_unzipped_bytes)]
+    except _ZIP_ERRORS as exc:
+        raise _bad_archive(shown, exc) from None
+
+
+def _checked_members(
+    zf: zipfile.ZipFile, shown: str, max_unzipped: int
+) -> list[tuple[zipfile.ZipInfo, str]]:
+    infos = [(i, _member_name(i)) for i in zf.infolist() if not i.is_dir()]
+    problems = [
+        Problem(
+            f"{shown}: {name}",
+            "unsafe_archive",
+            f"Member '{name}' of archive '{shown}' {why}; the archive is refused.",
+        )
+        for info, name in infos
+        if (why := _unsafe(info, name))
+    ]
+    if problems:
+        raise ValidationFailed(problems[0].message, problems)
+    total = sum(i.file_size for i, _ in infos)
+    packed = sum(i.compress_size for i, _ in infos)
+    if total > max_unzipped or total > max(ZIP_RATIO_FLOOR, MAX_ZIP_RATIO * packed):
+        raise _zip_bomb(shown, total, packed, max_unzipped)
+    return infos
+
+
+def _bad_archive(shown: str, exc: Exception) -> ValidationFailed:
+    return _refuse(
+        shown,
+        "unreadable",
+        f"Archive '{shown}' cannot be read: it is truncated, "
+        f"damaged or uses an unsupported compression ({exc}).",
+    )
+
+
 def _extract(archive: Path, into: Path, shown: str, max_unzipped: int) -> list[Path]:
     """Extract a zip safely into ``into``; the files in it geogrid reads, in archive order."""
     try:
         with zipfile.ZipFile(archive) as zf:
-            infos = [(i, _member_name(i)) for i in zf.infolist() if not i.is_dir()]
-            problems = [
-                Problem(
-                    f"{shown}: {name}",
-                    "unsafe_archive",
-                    f"Member '{name}' of archive '{shown}' {why}; the archive is refused.",
-                )
-                for info, name in infos
-                if (why := _unsafe(info, name))
-            ]
-            if problems:
-                raise ValidationFailed(problems[0].message, problems)
-            total = sum(i.file_size for i, _ in infos)
+            infos = _checked_members(zf, shown, max_unzipped)
             packed = sum(i.compress_size for i, _ in infos)
-            if total > max_unzipped or total > max(ZIP_RATIO_FLOOR, MAX_ZIP_RATIO * packed):
-                raise _zip_bomb(shown, total, packed, max_unzipped)
             written, files = 0, []
             for info, name in infos:
                 parts = _parts(name)
@@ -288,12 +328,7 @@ def _extract(archive: Path, into: Path, shown: str, max_unzipped: int) -> list[P
                             raise _zip_bomb(shown, written, packed, max_unzipped)
                         dst.write(chunk)
     except _ZIP_ERRORS as exc:
-        raise _refuse(
-            shown,
-            "unreadable",
-            f"Archive '{shown}' cannot be read: it is truncated, "
-            f"damaged or uses an unsupported compression ({exc}).",
-        ) from None
+        raise _bad_archive(shown, exc) from None
     readable = [f for f in files if f.suffix.lower() in _KINDS]
     if not readable:
         raise _refuse(
@@ -321,7 +356,7 @@ def _read_file(
     stem = stem or path.stem
     kind = kind or _KINDS[path.suffix.lower()]
     if kind == "csv":
-        yield stem, _read_csv(path, stem, budget)
+        yield stem, _read_csv(path, stem, budget, where)
     elif kind == "shp":
         yield stem, _read_ogr(path, kind, None, where, budget, stem, _check_shapefile(path, where))
     elif kind == "gpkg":
@@ -339,6 +374,13 @@ def _read_file(
 
 
 def _unreadable(where: str, kind: str, exc: Exception, path: Path) -> ValidationFailed:
+    if isinstance(exc, UnicodeDecodeError):
+        return _refuse(
+            where,
+            "not_utf8",
+            f"'{where}' holds text that is not UTF-8 (byte 0x{exc.object[exc.start]:02x}); "
+            f"{_WHAT[kind]} must be saved as UTF-8.",
+        )
     detail = str(exc).replace(f"{path.parent}/", "")
     return _refuse(
         where,
@@ -358,6 +400,8 @@ def _read_ogr(
 ) -> gpd.GeoDataFrame:
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", ".*non conformant file extension", RuntimeWarning)
+        # NaN coordinates: reported feature by feature by _to_wgs84, not as a warning.
+        warnings.filterwarnings("ignore", "invalid value encountered", RuntimeWarning)
         try:
             frame = pyogrio.read_dataframe(
                 path, layer=layer, encoding=encoding, max_features=budget.left + 1
@@ -440,7 +484,11 @@ def _decode(data: bytes, where: str, *, strict: bool = True) -> str:
             continue
     if not strict:
         return data.decode("utf-8", errors="replace")
-    raise _refuse(where, "unreadable", f"'{where}' is neither UTF-8 nor GB18030 text.")
+    raise _refuse(
+        where,
+        "not_utf8",
+        f"'{where}' is neither UTF-8 nor GB18030 (GBK) text; save it as UTF-8 and upload it again.",
+    )
 
 
 def _csv_columns(keys: list[str]) -> tuple[int, ...] | None:
@@ -451,8 +499,8 @@ def _csv_columns(keys: list[str]) -> tuple[int, ...] | None:
     return (wkt[0],) if wkt else (lon[0], lat[0]) if lon and lat else None
 
 
-def _read_csv(path: Path, layer: str, budget: _Budget) -> gpd.GeoDataFrame:
-    text = _decode(path.read_bytes(), layer)
+def _read_csv(path: Path, layer: str, budget: _Budget, where: str) -> gpd.GeoDataFrame:
+    text = _decode(path.read_bytes(), where)
     first = text.partition("\n")[0]
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=max(",\t;|", key=first.count))
     csv.field_size_limit(max(csv.field_size_limit(), 2**31 - 1))  # long WKT of big polygons

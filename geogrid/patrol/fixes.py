@@ -167,14 +167,30 @@ def _ends_with_offset(text: np.ndarray) -> np.ndarray:
     return np.asarray(zulu | colon | plain | hours)
 
 
+_FIRST_YEAR, _LAST_YEAR = 1678, 2261
+"""Years a nanosecond timestamp holds whole (pandas parses others at a coarser unit)."""
+
+
+def _storable(stamps: pd.DatetimeIndex) -> pd.DatetimeIndex:
+    """``stamps`` with the instants outside the years a nanosecond timestamp holds made NaT,
+    so they are reported as bad timestamps rather than failing the conversion."""
+    years = stamps.year
+    return stamps.where((years >= _FIRST_YEAR) & (years <= _LAST_YEAR))
+
+
 def _local_times(cells: np.ndarray, tz: str) -> pd.Series:
     """Instants (UTC) of ISO 8601 cells without an offset, local times in ``tz``; NaT if bad."""
     try:
-        local = pd.Series(pd.to_datetime(cells, format="ISO8601", errors="coerce"))
+        local = pd.Series(_storable(pd.to_datetime(cells, format="ISO8601", errors="coerce")))
         return local.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT").dt.tz_convert("UTC")
     except (TypeError, ValueError):  # an offset :func:`_ends_with_offset` does not know
         parsed = [pd.to_datetime(c, format="ISO8601", errors="coerce") for c in cells]
-        naive = [pd.NaT if pd.isna(t) or t.tzinfo is not None else t for t in parsed]
+        naive = [
+            pd.NaT
+            if pd.isna(t) or t.tzinfo is not None or not _FIRST_YEAR <= t.year <= _LAST_YEAR
+            else t
+            for t in parsed
+        ]
         local = pd.Series(naive, dtype="datetime64[ns]")
         return local.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT").dt.tz_convert("UTC")
 
@@ -186,8 +202,8 @@ def _timestamps(stamp_text: np.ndarray, tz: str) -> pd.Series:
     kind = "datetime64[ns, UTC]"
     stamps = pd.Series(pd.NaT, index=range(len(stamp_text)), dtype=kind)
     if aware.any():
-        stamps[aware] = pd.to_datetime(
-            stamp_text[aware], format="ISO8601", errors="coerce", utc=True
+        stamps[aware] = _storable(
+            pd.to_datetime(stamp_text[aware], format="ISO8601", errors="coerce", utc=True)
         )
     if naive.any():
         utc = _local_times(stamp_text[naive], tz)

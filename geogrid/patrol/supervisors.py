@@ -46,7 +46,9 @@ class SupervisorSpec:
             found.append(("name", "is empty"))
         if self.level not in LEVELS:
             found.append(("level", f"'{self.level}' is not city or district"))
-        if self.shift_end <= self.shift_start:
+        offset = [c for c in ("shift_start", "shift_end") if getattr(self, c).tzinfo is not None]
+        found += [(c, "has a UTC offset; give the local time of day") for c in offset]
+        if not offset and self.shift_end <= self.shift_start:
             found.append(("shift_end", "is not after shift_start"))
         bad = [g for g in self.grids if not re.fullmatch(r"\d{14,15}", g)]
         if bad:
@@ -234,6 +236,18 @@ class ShiftSpec:
     shift_end: time
 
 
+def _shift_fault(start: time, end: time) -> str | None:
+    """What is wrong with a shift of local times of day (none: None).
+
+    A time with a UTC offset is refused rather than compared: shifts are wall-clock times of
+    the district's zone (DOMAIN.md §5)."""
+    if start.tzinfo is not None or end.tzinfo is not None:
+        return "its times have a UTC offset; give local times of day"
+    if end <= start:
+        return "it does not end after it starts"
+    return None
+
+
 def set_shifts(conn: Connection, supervisor_id: str, shifts: list[ShiftSpec]) -> int:
     """Store the shifts of days for a supervisor (the caller's transaction); the day count.
 
@@ -246,11 +260,9 @@ def set_shifts(conn: Connection, supervisor_id: str, shifts: list[ShiftSpec]) ->
     """
     get_supervisor(conn, supervisor_id)
     problems = [
-        Problem(
-            f"shift {s.day}", "bad_shift", f"Shift of {s.day}: it does not end after it starts."
-        )
+        Problem(f"shift {s.day}", "bad_shift", f"Shift of {s.day}: {fault}.")
         for s in shifts
-        if s.shift_end <= s.shift_start
+        if (fault := _shift_fault(s.shift_start, s.shift_end))
     ]
     days = [s.day for s in shifts]
     problems += [

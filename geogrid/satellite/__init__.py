@@ -18,7 +18,11 @@ The public surface the API and the CLI call:
 from geogrid.satellite.batches import batch_figures, get_batch, import_batch, list_batches
 from geogrid.satellite.chips import render_chips
 from geogrid.satellite.handling import add_handling, handling_records, photo_content
-from geogrid.satellite.imagery import keep_uploaded_image, parse_band_roles, register_imagery
+from geogrid.satellite.imagery import (
+    parse_band_roles,
+    register_imagery,
+    register_uploaded_imagery,
+)
 from geogrid.satellite.metrics import ImageThresholds, VerifyRules
 from geogrid.satellite.patches import STATUSES, get_patch, list_patches
 from geogrid.satellite.photos import read_photo
@@ -38,7 +42,6 @@ __all__ = [
     "get_patch",
     "handling_records",
     "import_batch",
-    "keep_uploaded_image",
     "list_batches",
     "list_patches",
     "parse_band_roles",
@@ -46,6 +49,7 @@ __all__ = [
     "read_patch_upload",
     "read_photo",
     "register_imagery",
+    "register_uploaded_imagery",
     "render_chips",
     "score_patches",
     "verify_batch",

@@ -16,7 +16,8 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from geogrid.errors import NotFound, Problem, ValidationFailed
+from geogrid.auth.principal import UNLIMITED, Scope
+from geogrid.errors import Forbidden, NotFound, Problem, ValidationFailed
 from geogrid.satellite.batches import district_code
 from geogrid.satellite.photos import MAX_PHOTOS, Photo
 from geogrid.satellite.rules import HANDLING_TYPES
@@ -50,6 +51,7 @@ def add_handling(
     photos: Sequence[Photo] = (),
     tz: str = "Asia/Shanghai",
     now: datetime | None = None,
+    scope: Scope = UNLIMITED,
 ) -> dict[str, Any]:
     """Record how a patch was handled, with its evidence photos, in the caller's transaction.
 
@@ -66,6 +68,9 @@ def add_handling(
         For dust sources: the area reported as covered, in square metres.
     photos
         From :func:`geogrid.satellite.photos.read_photo`.
+    scope
+        What the writer may write: a street operator (``scope.streets``) only the patches of
+        its streets.
 
     Returns
     -------
@@ -76,13 +81,15 @@ def add_handling(
     ------
     NotFound
         When there is no patch ``patch_id``.
+    Forbidden
+        When the patch lies in a street outside the writer's scope; nothing is written.
     ValidationFailed
         For an unknown handling type, an empty handler, a time out of range, too many photos.
     """
     d = district_code(conn)
     patch = conn.execute(
         sa.text(
-            "SELECT p.id, p.case_id, p.dispatched_at, c.closed_at FROM patches p "
+            "SELECT p.id, p.case_id, p.dispatched_at, p.street_code, c.closed_at FROM patches p "
             "JOIN cases c ON c.district_code = p.district_code AND c.case_id = p.case_id "
             "WHERE p.district_code = :d AND p.id = :id FOR UPDATE OF p"
         ),
@@ -90,6 +97,13 @@ def add_handling(
     ).first()
     if patch is None:
         raise NotFound(f"There is no patch {patch_id}.")
+    if scope.supervisor_id is not None or (
+        scope.streets is not None and patch.street_code not in scope.streets
+    ):
+        raise Forbidden(
+            f"Patch {patch_id} lies in street {patch.street_code}, outside the streets this "
+            "account may write."
+        )
     if handling_type not in HANDLING_TYPES:
         raise _invalid(
             "handling_type",

@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 import rasterio
 import sqlalchemy as sa
+from rasterio.enums import Interleaving
 from rasterio.errors import RasterioIOError, WindowError
 from rasterio.features import geometry_mask, geometry_window
 from rasterio.io import DatasetReader
@@ -141,16 +142,7 @@ def register_imagery(
         than the roles name.
     """
     d = district_code(conn)
-    if role not in IMAGE_ROLES:
-        raise _refuse("role", "unknown_role", f"'{role}' is not one of {', '.join(IMAGE_ROLES)}.")
-    found = conn.execute(
-        sa.text("SELECT 1 FROM patch_batches WHERE district_code = :d AND id = :b"),
-        {"d": d, "b": batch_id},
-    ).first()
-    if found is None:
-        raise NotFound(f"There is no patch batch '{batch_id}'.")
-    if scale is not None and not scale > 0:
-        raise _refuse("scale", "bad_scale", "The scale must be a number > 0.")
+    _check_request(conn, batch_id, role, scale)
     info = inspect_image(path, bands)
     info["scale"] = scale or _default_scale(info["dtype"])
     conn.execute(
@@ -179,13 +171,90 @@ def register_imagery(
     }
 
 
+def _check_request(conn: Connection, batch_id: str, role: str, scale: float | None) -> None:
+    if role not in IMAGE_ROLES:
+        raise _refuse("role", "unknown_role", f"'{role}' is not one of {', '.join(IMAGE_ROLES)}.")
+    found = conn.execute(
+        sa.text("SELECT 1 FROM patch_batches WHERE district_code = :d AND id = :b"),
+        {"d": district_code(conn), "b": batch_id},
+    ).first()
+    if found is None:
+        raise NotFound(f"There is no patch batch '{batch_id}'.")
+    if scale is not None and not scale > 0:
+        raise _refuse("scale", "bad_scale", "The scale must be a number > 0.")
+
+
+def register_uploaded_imagery(
+    conn: Connection,
+    batch_id: str,
+    *,
+    role: str,
+    upload: Path,
+    file_name: str,
+    data_dir: Path,
+    bands: Mapping[str, int],
+    scale: float | None = None,
+    acquired_on: date | None = None,
+) -> dict[str, Any]:
+    """Check an uploaded GeoTIFF, keep it in the data directory and register it.
+
+    The file is checked first (the batch exists, the image is a complete GeoTIFF with the
+    bands named), under the name the user gave it; only then is it copied to
+    ``<data_dir>/imagery/<batch>/<role>-<sha256[:16]>.tif`` (a new name per content: a
+    re-registration never overwrites the file an earlier, possibly rolled-back, registration
+    points to). A copy made by this call is removed again when the registration fails.
+
+    Raises
+    ------
+    NotFound, ValidationFailed
+        As :func:`register_imagery`; nothing is kept.
+    """
+    _check_request(conn, batch_id, role, scale)
+    inspect_image(upload, bands, shown=file_name)
+    target, copied = _keep(upload, data_dir=data_dir, batch_id=batch_id, role=role)
+    try:
+        return register_imagery(
+            conn,
+            batch_id,
+            role=role,
+            path=target,
+            bands=bands,
+            scale=scale,
+            acquired_on=acquired_on,
+        )
+    except BaseException:
+        if copied:
+            target.unlink(missing_ok=True)
+        raise
+
+
+def _keep(upload: Path, *, data_dir: Path, batch_id: str, role: str) -> tuple[Path, bool]:
+    """Copy ``upload`` to its content-named place; the path, and whether it was copied now."""
+    digest = hashlib.sha256()
+    with upload.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    target = Path(data_dir) / "imagery" / batch_id / f"{role}-{digest.hexdigest()[:16]}.tif"
+    if target.exists():
+        return target, False
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(upload, target)
+    return target, True
+
+
 def _json(bands: Mapping[str, int]) -> str:
     return "{" + ", ".join(f'"{k}": {int(v)}' for k, v in bands.items()) + "}"
 
 
-def inspect_image(path: Path, bands: Mapping[str, int]) -> dict[str, Any]:
-    """Check a GeoTIFF against its band roles; its size, CRS, data type and footprint (WKT)."""
-    shown = Path(path).name
+def inspect_image(
+    path: Path, bands: Mapping[str, int], *, shown: str | None = None
+) -> dict[str, Any]:
+    """Check a GeoTIFF against its band roles; its size, CRS, data type and footprint (WKT).
+
+    ``shown`` names the file in messages (default its name). A local file whose image data
+    ends past its end (a truncated upload or copy) is refused.
+    """
+    shown = shown or Path(path).name
     try:
         with rasterio.open(path) as src:
             if src.driver != "GTiff":
@@ -198,6 +267,7 @@ def inspect_image(path: Path, bands: Mapping[str, int]) -> dict[str, Any]:
                 )
             if not src.transform.is_rectilinear:
                 raise _refuse(shown, "rotated", f"'{shown}' is rotated; warp it north-up first.")
+            _check_complete(src, Path(path), shown)
             too_high = {k: v for k, v in bands.items() if v > src.count}
             if too_high:
                 raise _refuse(
@@ -223,21 +293,26 @@ def inspect_image(path: Path, bands: Mapping[str, int]) -> dict[str, Any]:
         ) from None
 
 
-def keep_uploaded_image(upload: Path, *, data_dir: Path, batch_id: str, role: str) -> Path:
-    """Copy an uploaded GeoTIFF to ``<data_dir>/imagery/<batch>/<role>-<sha256[:16]>.tif``.
-
-    A new name per content: a re-registration never overwrites the file an earlier, possibly
-    rolled-back, registration points to.
-    """
-    digest = hashlib.sha256()
-    with upload.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    target = Path(data_dir) / "imagery" / batch_id / f"{role}-{digest.hexdigest()[:16]}.tif"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if not target.exists():
-        shutil.copyfile(upload, target)
-    return target
+def _check_complete(src: DatasetReader, path: Path, shown: str) -> None:
+    """Refuse a local GeoTIFF whose tiles or strips end past the end of the file."""
+    if not path.is_file():
+        return  # a remote image (/vsicurl/ …) is read as it is served
+    size = path.stat().st_size
+    bands = (1,) if src.interleaving == Interleaving.pixel else tuple(src.indexes)
+    end = 0
+    for band in bands:
+        for (row, col), _ in src.block_windows(band):
+            offset = src.get_tag_item(f"BLOCK_OFFSET_{col}_{row}", "TIFF", bidx=band)
+            length = src.get_tag_item(f"BLOCK_SIZE_{col}_{row}", "TIFF", bidx=band)
+            if offset and length:
+                end = max(end, int(offset) + int(length))
+    if end > size:
+        raise _refuse(
+            shown,
+            "truncated",
+            f"'{shown}' is truncated: its image data ends at byte {end:,} but the file has "
+            f"{size:,} bytes; upload it again.",
+        )
 
 
 def batch_imagery(conn: Connection, batch_id: str) -> dict[str, Imagery]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import warnings
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -19,10 +20,12 @@ from zoneinfo import ZoneInfo
 
 from PIL import Image, UnidentifiedImageError
 
-from geogrid.errors import Problem, ValidationFailed
+from geogrid.errors import Problem, TooLarge, ValidationFailed
 
 MAX_PHOTO_BYTES = 20 * 2**20
 MAX_PHOTOS = 20
+MAX_PHOTO_PIXELS = 100_000_000
+"""Most pixels of a photo (a phone camera takes up to ~50 million); more is refused unread."""
 JPEG_MAGIC = b"\xff\xd8\xff"
 
 _GPS_IFD = 0x8825
@@ -62,6 +65,11 @@ class Photo:
 def _refuse(name: str, rule: str, text: str) -> ValidationFailed:
     message = f"Photo '{name}' {text}"
     return ValidationFailed(message, [Problem(f"photo '{name}'", rule, message)])
+
+
+def _too_many_pixels(name: str, size: str) -> ValidationFailed:
+    limit = f"{MAX_PHOTO_PIXELS / 1e6:.0f} million"
+    return _refuse(name, "too_many_pixels", f"has {size} pixels, more than the {limit} allowed.")
 
 
 def _float(value: Any) -> float:
@@ -166,30 +174,45 @@ def read_photo(
     Raises
     ------
     ValidationFailed
-        When the file is empty, larger than ``max_bytes`` or not a JPEG image.
+        When the file is empty, not a JPEG image, truncated or
+        damaged (every scan is decoded, at 1/8 scale), or has more than
+        :data:`MAX_PHOTO_PIXELS` pixels.
+    TooLarge
+        When the file is larger than ``max_bytes``.
     """
     if not content:
         raise _refuse(file_name, "empty_file", "is empty.")
     if len(content) > max_bytes:
-        raise _refuse(
-            file_name,
-            "file_too_large",
-            f"is {len(content) / 2**20:.1f} MiB, larger than the limit of "
-            f"{max_bytes / 2**20:.0f} MiB.",
-        )
+        message = f"Photo '{file_name}' is larger than the limit of {max_bytes / 2**20:g} MiB."
+        raise TooLarge(message, [Problem(f"photo '{file_name}'", "file_too_large", message)])
     if not content.startswith(JPEG_MAGIC):
         raise _refuse(file_name, "not_jpeg", "is not a JPEG image; evidence photos are JPEG.")
     try:
-        with Image.open(io.BytesIO(content)) as image:
+        with warnings.catch_warnings():
+            # Pillow warns above 89 million pixels; above MAX_PHOTO_PIXELS the photo is refused.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(content))
+        with image:
             if image.format != "JPEG":
                 raise _refuse(file_name, "not_jpeg", "is not a JPEG image.")
             width, height = image.size
+            if width * height > MAX_PHOTO_PIXELS:
+                raise _too_many_pixels(file_name, f"{width} x {height}")
             exif = image.getexif()
             base = dict(exif)
             details = dict(exif.get_ifd(_EXIF_IFD))
             gps = dict(exif.get_ifd(_GPS_IFD))
-    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
-        raise _refuse(file_name, "not_jpeg", f"cannot be read as a JPEG image ({exc}).") from None
+            # Decoding every scan finds a truncated or damaged file; at 1/8 scale it is cheap.
+            image.draft(image.mode, (max(width // 8, 1), max(height // 8, 1)))
+            image.load()
+    except Image.DecompressionBombError:
+        raise _too_many_pixels(file_name, "more than 178 million") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise _refuse(
+            file_name,
+            "not_jpeg",
+            f"cannot be read as a JPEG image: it is truncated or damaged ({exc}).",
+        ) from None
     lat = _degrees(gps[2], gps.get(1, "N"), "S") if 2 in gps else None
     lon = _degrees(gps[4], gps.get(3, "E"), "W") if 4 in gps else None
     if lon is None or lat is None or not (abs(lon) <= 180 and abs(lat) <= 90) or lon == lat == 0:

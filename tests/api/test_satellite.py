@@ -179,7 +179,12 @@ def test_end_to_end(api: TestClient, territory_engine: Engine, tmp_path: Path) -
     assert r.json()["figures"]["patches"] == 9
     assert post_batch(api, patch_file(tmp_path)).status_code == 422  # imported once
 
-    before = write_image(tmp_path / "before.tif", BEFORE)
+    (tmp_path / "data").mkdir(exist_ok=True)
+    before = write_image(tmp_path / "data" / "before.tif", BEFORE)
+    outside = write_image(tmp_path / "outside.tif", BEFORE)
+    for path in (str(outside), "../outside.tif", "/etc/passwd"):
+        r = api.post(f"/patch-batches/{BATCH}/imagery", data={"role": "before", "path": path})
+        assert r.status_code == 400 and "data directory" in r.json()["message"], r.text
     after = write_image(tmp_path / "after.tif", AFTER)
     r = api.post(f"/patch-batches/{BATCH}/imagery", data={"role": "before", "path": str(before)})
     assert r.status_code == 201, r.text

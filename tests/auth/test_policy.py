@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from geogrid.auth import Access, Principal, Role, access_of, authorize, permits
+from geogrid.auth.policy import matches
 from geogrid.errors import Forbidden, Unauthorized
 
 
@@ -50,9 +51,14 @@ WRITES = [
 ]
 ALLOWED = {
     Role.admin: set(WRITES),
-    Role.street_operator: {("POST", "/cases"), ("POST", "/cases/import")},
+    Role.street_operator: {
+        ("POST", "/cases"),
+        ("POST", "/cases/import"),
+        ("POST", "/patches/1/handling"),
+    },
     Role.supervisor: {("POST", "/cases"), ("POST", "/tracks")},
     Role.viewer: set(),
+    Role.tracker: {("POST", "/tracks")},
 }
 
 
@@ -62,7 +68,29 @@ def test_write_matrix(role: Role) -> None:
     assert allowed == ALLOWED[role]
 
 
-@pytest.mark.parametrize("role", list(Role))
+@pytest.mark.parametrize(
+    ("template", "path", "matched"),
+    [
+        ("/patches/{patch_id}/handling", "/patches/17/handling", True),
+        ("/patches/{patch_id}/handling", "/patches//handling", False),
+        ("/patches/{patch_id}/handling", "/patches/17/handling/x", False),
+        ("/patches/{patch_id}/handling", "/patches/17/verify", False),
+        ("/cases", "/cases/", False),
+    ],
+)
+def test_route_templates_match_one_segment(template: str, path: str, matched: bool) -> None:
+    assert matches(template, path) is matched
+
+
+def test_a_tracker_posts_its_fixes_and_reads_nothing() -> None:
+    assert permits(Role.tracker, "POST", "/tracks")
+    assert not permits(Role.tracker, "GET", "/collections/cases/items")
+    assert not permits(Role.tracker, "POST", "/cases")
+    terminal = Principal("api_key", "truck-01", Role.tracker, supervisor_id="T01")
+    assert terminal.scope.supervisor_id == "T01"
+
+
+@pytest.mark.parametrize("role", [r for r in Role if r is not Role.tracker])
 def test_every_role_reads_and_only_admin_reads_the_audit(role: Role) -> None:
     assert permits(role, "GET", "/collections/cases/items")
     assert permits(role, "POST", "/patrol/response-times")

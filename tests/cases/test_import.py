@@ -137,8 +137,9 @@ def test_bad_rows_are_all_listed_and_nothing_written(
         case("B3", registered_at="2026-10-02 09:00", closed_at="2026-10-01 09:00"),  # row 5
         case("OK", registered_at="2026-10-02 09:00"),  # row 6: doubled id
         case("B4", registered_at="2026-10-02 09:00", source="pigeon", rework_count=-1),  # row 7
+        case("B5", registered_at="1566-07-06T06:56:53Z"),  # row 8: before nanosecond times
     ]
-    rows[-1]["lat"] = ""
+    rows[-2]["lat"] = ""
     with pytest.raises(ValidationFailed) as err:
         _import(territory_engine, write_csv(tmp_path / "bad.csv", rows))
     wheres = {p.where for p in err.value.problems}
@@ -150,8 +151,9 @@ def test_bad_rows_are_all_listed_and_nothing_written(
         "row 7, column source",
         "row 7, column rework_count",
         "row 7, column lat",
+        "row 8, column registered_at",
     } <= wheres
-    assert "5 row(s)" in err.value.message and "nothing was written" in err.value.message
+    assert "6 row(s)" in err.value.message and "nothing was written" in err.value.message
     assert _cases(territory_engine) == {}
 
 

@@ -98,3 +98,26 @@ def test_binary_copy_keeps_nulls_texts_arrays_and_row_order(engine: Engine) -> N
     assert [r[1] for r in back] == [None if m else x for m, x in zip(missing, number, strict=True)]
     assert [r[2] for r in back] == [names[p] for p in pick]
     assert [r[3] for r in back] == [lists[w] for w in which]
+
+
+def test_copy_errors_are_raised_as_sqlalchemy_errors(engine: Engine) -> None:
+    with pytest.raises(sa.exc.ProgrammingError) as caught, engine.begin() as conn:
+        conn.execute(sa.text("SELECT 1"))
+        copy_binary_out(conn, "SELECT no_such_column", {}, [("b", ">i4")])
+    assert not caught.value.connection_invalidated
+    assert "no_such_column" in str(caught.value.orig)
+
+
+def test_copy_on_a_lost_connection_invalidates_it(engine: Engine) -> None:
+    """A COPY whose server session ends (as in a database restart) raises a disconnect error,
+    which the API answers with 503, and the pool never hands the dead connection out again."""
+    with engine.connect() as conn:
+        pid = conn.execute(sa.text("SELECT pg_backend_pid()")).scalar_one()
+        with engine.connect() as other:
+            other.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        with pytest.raises(sa.exc.DBAPIError) as caught:
+            copy_binary_in(conn, "t", {"k": np.arange(3, dtype=">i4")})
+        assert isinstance(caught.value, sa.exc.OperationalError | sa.exc.InterfaceError)
+        assert caught.value.connection_invalidated and conn.invalidated
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT pg_backend_pid()")).scalar_one() != pid

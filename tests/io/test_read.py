@@ -21,7 +21,7 @@ from pyproj import Geod
 from shapely.geometry import Point, Polygon, box
 
 from geogrid.errors import CRSMismatch, GeogridError, ValidationFailed
-from geogrid.io.read import read_layers
+from geogrid.io.read import check_archive, read_layers
 
 GEOD = Geod(ellps="WGS84")
 # CGCS2000 / 3-degree Gauss–Krüger CM 102E (Kunming): a point on the central meridian and one
@@ -467,3 +467,24 @@ def test_numbers_stay_numbers(tmp_path: Path) -> None:
     value = read_layers(path)["g"]["code"].iloc[0]
     assert int(value) == 530114001001001 and not pd.isna(value)
     assert np.issubdtype(type(value), np.integer)
+
+
+def test_geojson_not_in_utf8_is_refused_saying_so(tmp_path: Path) -> None:
+    path = tmp_path / "grids.geojson"
+    feature = _feature({"type": "Point", "coordinates": [102.85, 24.98]}, name="龙城街道")
+    doc = {"type": "FeatureCollection", "features": [feature]}
+    path.write_bytes(json.dumps(doc, ensure_ascii=False).encode("gbk"))
+    error = _refused(path)
+    assert error.problems[0].rule == "not_utf8"
+    assert "GeoJSON must be saved as UTF-8" in error.message
+
+
+def test_check_archive_refuses_before_inflating(tmp_path: Path) -> None:
+    safe = _zip(tmp_path / "safe.zip", {"a/b.csv": b"x"})
+    assert check_archive(safe, shown="safe.zip") == ["a/b.csv"]
+    unsafe = _zip(tmp_path / "unsafe.zip", {"C:/evil.csv": b"x"})
+    with pytest.raises(ValidationFailed, match="points outside the archive"):
+        check_archive(unsafe, shown="unsafe.zip")
+    bomb = _zip(tmp_path / "bomb.zip", {"a.csv": b"\0" * 4096})
+    with pytest.raises(ValidationFailed, match="zip bomb"):
+        check_archive(bomb, shown="bomb.zip", max_unzipped_bytes=1024)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator
-from datetime import date, time
+from datetime import UTC, date, time
 from pathlib import Path
 from typing import Any
 
@@ -515,6 +515,24 @@ def test_offsets_numbers_and_dates_are_read_as_before() -> None:
     ]
     kept = parse_fixes(cells.iloc[[3, 4, 6]], supervisors={"S1"}, devices={})
     assert kept["accuracy_m"].tolist()[1:] == [7.5, 100.0] and np.isnan(kept["accuracy_m"].iat[0])
+
+
+def test_timestamps_beyond_nanosecond_times_are_bad_rows() -> None:
+    stamps = ["1566-07-06T06:56:53Z", "1500-01-01 08:00", "2300-01-01 08:00", "2026-10-09 09:00"]
+    rows = [
+        {"supervisor_id": "S1", "timestamp": t, "lon": "102.85", "lat": "24.98"} for t in stamps
+    ]
+    with pytest.raises(ValidationFailed) as err:
+        parse_fixes(pd.DataFrame(rows), supervisors={"S1"}, devices={})
+    assert [p.where for p in err.value.problems] == [
+        f"row {line}, column timestamp" for line in (2, 3, 4)
+    ]
+
+
+def test_shift_times_with_an_offset_are_refused() -> None:
+    utc = time(8, tzinfo=UTC)
+    spec = SupervisorSpec("S1", "张三", shift_start=utc)
+    assert [p.where for p in spec.problems("supervisor S1")] == ["supervisor S1, shift_start"]
 
 
 def test_concurrent_ingests_of_a_supervisor_take_turns(engine: Engine) -> None:

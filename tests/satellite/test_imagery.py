@@ -131,3 +131,13 @@ def test_band_roles_and_inspection(tmp_path: Path) -> None:
     with pytest.raises(ValidationFailed) as caught:
         inspect_image(junk, BANDS)
     assert caught.value.problems[0].rule == "unreadable"
+
+
+def test_a_truncated_geotiff_is_refused_by_the_name_given(tmp_path: Path) -> None:
+    whole = write_image(tmp_path / "whole.tif", {}).read_bytes()
+    cut = tmp_path / "cut.tif"
+    cut.write_bytes(whole[: len(whole) // 2])  # the header survives, the tiles do not
+    with pytest.raises(ValidationFailed) as caught:
+        inspect_image(cut, BANDS, shown="影像.tif")
+    assert caught.value.problems[0].rule == "truncated"
+    assert caught.value.message.startswith("'影像.tif' is truncated")

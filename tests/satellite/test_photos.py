@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from PIL import Image
 
-from geogrid.errors import ValidationFailed
+from geogrid.errors import TooLarge, ValidationFailed
 from geogrid.satellite.photos import read_photo
 from tests.satellite.data import jpeg
 
@@ -60,6 +60,23 @@ def test_png_and_oversized_photos_are_refused() -> None:
     Image.new("RGB", (8, 8)).save(buffer, "PNG")
     with pytest.raises(ValidationFailed, match="not a JPEG"):
         read_photo(buffer.getvalue(), file_name="p.png")
-    with pytest.raises(ValidationFailed) as caught:
+    with pytest.raises(TooLarge) as too_large:
         read_photo(jpeg(), file_name="big.jpg", max_bytes=100)
-    assert caught.value.problems[0].rule == "file_too_large"
+    assert too_large.value.problems[0].rule == "file_too_large"
+
+
+def test_truncated_photos_and_pixel_bombs_are_refused() -> None:
+    buffer = io.BytesIO()
+    Image.effect_noise((256, 256), 80).convert("RGB").save(buffer, "JPEG")
+    whole = buffer.getvalue()
+    with pytest.raises(ValidationFailed, match="truncated or damaged"):
+        read_photo(whole[: len(whole) // 2], file_name="cut.jpg")
+    bomb = bytearray(jpeg(size=(16, 16)))
+    frame = bomb.find(b"\xff\xc0")  # the frame header: height and width at +5 and +7
+    bomb[frame + 5 : frame + 9] = (65000).to_bytes(2, "big") * 2
+    with pytest.raises(ValidationFailed) as caught:
+        read_photo(bytes(bomb), file_name="bomb.jpg")
+    assert caught.value.problems[0].rule == "too_many_pixels"
+    bomb[frame + 5 : frame + 9] = (12000).to_bytes(2, "big") * 2  # 144 million: Pillow warns
+    with pytest.raises(ValidationFailed, match="has 12000 x 12000 pixels"):
+        read_photo(bytes(bomb), file_name="big.jpg")
