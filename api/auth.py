@@ -16,6 +16,7 @@ import logging
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
+import psycopg2
 import sqlalchemy as sa
 from fastapi import Depends, FastAPI, Request, Security
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -37,6 +38,7 @@ from geogrid.auth import (
     entity_of,
     load_or_create_secret,
 )
+from geogrid.db.engine import autocommit_connection
 from geogrid.errors import DatabaseUnavailable, Forbidden, GeogridError, Unauthorized
 from geogrid.settings import Settings
 
@@ -96,8 +98,7 @@ def _principal(request: HTTPConnection, via: Via | None, value: str | None) -> P
         )
     token = value if via != "api_key" else None
     secret = signing_key(request.app) if token else ""
-    with request.app.state.engine.connect() as conn:
-        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+    with autocommit_connection(request.app.state.engine) as conn:
         return authenticate(
             conn, api_key=value if via == "api_key" else None, token=token, secret=secret
         )
@@ -181,7 +182,7 @@ class AccessControl:
         except (Unauthorized, Forbidden) as exc:
             await self._refuse(scope, receive, send, exc, access, via, principal)
             return
-        except (sa.exc.DBAPIError, DatabaseUnavailable) as exc:
+        except (sa.exc.DBAPIError, psycopg2.Error, DatabaseUnavailable) as exc:
             if scope["type"] == "websocket":
                 await send({"type": "websocket.close", "code": 1011})
                 return

@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from api.auth import audit_write, audit_written
 from geogrid.catalogue import Catalogue, load_catalogue
+from geogrid.db.engine import autocommit_connection
 from geogrid.settings import Settings
 from geogrid.tiles import TileCache
 from geogrid.worktime import WorkCalendar
@@ -34,8 +35,8 @@ def get_connection(request: Request) -> Iterator[Connection]:
 
 def get_read_connection(request: Request) -> Iterator[Connection]:
     """A connection in autocommit mode for read-only requests: no BEGIN/COMMIT round trips."""
-    with get_engine(request).connect() as conn:
-        yield conn.execution_options(isolation_level="AUTOCOMMIT")
+    with autocommit_connection(get_engine(request)) as conn:
+        yield conn
 
 
 def get_settings(request: Request) -> Settings:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import psycopg2
 import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -170,6 +171,21 @@ async def _db_error(request: Request, exc: Exception) -> JSONResponse:
     return db_error_response(exc, request.url.path) or await _unexpected(request, exc)
 
 
+async def _driver_error(request: Request, exc: Exception) -> JSONResponse:
+    """A driver error SQLAlchemy did not wrap (a connection lost while being returned)."""
+    if isinstance(exc, psycopg2.OperationalError | psycopg2.InterfaceError):
+        log.warning("database error on %s: %s", request.url.path, exc)
+        message = "The database is not available right now; try again in a few seconds."
+        return JSONResponse(error_body("database_unavailable", message), status_code=503)
+    return await _unexpected(request, exc)
+
+
+async def _pool_exhausted(request: Request, exc: Exception) -> JSONResponse:
+    log.warning("no database connection free for %s: %s", request.url.path, exc)
+    message = "The service is busy: no database connection was free in time; try again shortly."
+    return JSONResponse(error_body("busy", message), status_code=503)
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unexpected error on %s", request.url.path)
     return JSONResponse(
@@ -184,4 +200,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(sa.exc.DBAPIError, _db_error)
+    app.add_exception_handler(sa.exc.TimeoutError, _pool_exhausted)
+    app.add_exception_handler(psycopg2.Error, _driver_error)
     app.add_exception_handler(Exception, _unexpected)

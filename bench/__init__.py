@@ -11,6 +11,7 @@ suite      what every suite receives (options) and returns (a section)
 stack      the throw-away cluster and demo databases
 servers    starting and stopping server processes
 load       load generators: serial httpx, wrk (or an asyncio fallback)
+mixed      a mixed load of map readers and supervisors' phones, optionally across a restart
 report     machine facts, idle check, markdown tables, RESULTS.md sections
 cpu        CPU other processes used while a measurement ran
 tipg       the peer server (its own venv, the view it serves)
@@ -25,6 +26,7 @@ coverage   suite "coverage": a day's and a month's patrol coverage against a geo
 dispatch   suite "dispatch": 200,000 cases dispatched by responsibility rules
 satellite  suite "satellite": 1,000 patches verified over a 10,000 × 10,000 pixel image pair
 sanitation suite "sanitation": one city day's sweeping coverage (51 vehicles, 5 s fixes, 10 h)
+stress     suite "stress": 50 clients' mixed load for 60 s, then the same load across a restart
 
 A new suite is a module with ``run(stack, opts) -> Section`` registered in ``__main__.SUITES``.
 """

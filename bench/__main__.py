@@ -22,6 +22,7 @@ from bench import (
     patrol,
     sanitation,
     satellite,
+    stress,
     tiles,
 )
 from bench.report import RESULTS, Section, write_sections
@@ -38,6 +39,7 @@ SUITES: dict[str, Suite] = {
     "dispatch": dispatch.run,
     "satellite": satellite.run,
     "sanitation": sanitation.run,
+    "stress": stress.run,
 }
 
 

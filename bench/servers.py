@@ -2,8 +2,8 @@
 
 Each server runs in its own session with a clean environment (no inherited ``GEOGRID_*``,
 ``TIPG_*``, ``DATABASE_URL`` or libpq variables) from a scratch working directory (so no
-``.env`` file is read), with one uvicorn worker and no access log. On Linux the child also gets
-SIGTERM should the bench die without cleaning up.
+``.env`` file is read), with one uvicorn worker unless told otherwise and no access log. On
+Linux the child also gets SIGTERM should the bench die without cleaning up.
 """
 
 from __future__ import annotations
@@ -48,11 +48,15 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def uvicorn_argv(python: Path | str, app: str, port: int, *, factory: bool = False) -> list[str]:
-    """Command line of one uvicorn worker serving ``app`` on ``127.0.0.1:port``."""
+def uvicorn_argv(
+    python: Path | str, app: str, port: int, *, factory: bool = False, workers: int = 1
+) -> list[str]:
+    """Command line of uvicorn serving ``app`` on ``127.0.0.1:port`` with ``workers`` workers."""
     argv = [str(python), "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port)]
     if factory:
         argv.append("--factory")
+    if workers > 1:
+        argv += ["--workers", str(workers)]
     return [*argv, "--no-access-log", "--log-level", "warning"]
 
 
@@ -130,14 +134,24 @@ def _tail(path: Path, lines: int = 15) -> str:
 
 
 def geogrid_server(
-    database_url: str, *, tile_cache_size: int, work_dir: Path, name: str
+    database_url: str,
+    *,
+    tile_cache_size: int,
+    work_dir: Path,
+    name: str,
+    public_read: bool = True,
+    workers: int = 1,
 ) -> AbstractContextManager[Server]:
-    """geogrid's API (``api.app:create_app``) on ``database_url`` with the given tile cache."""
+    """geogrid's API (``api.app:create_app``) on ``database_url`` with the given tile cache.
+
+    With ``public_read`` (the default) anyone may read, as tipg serves the benchmarks;
+    without it every request needs a credential, as in production.
+    """
     port = free_port()
     env = {
         "GEOGRID_DATABASE_URL": database_url,
         "GEOGRID_TILE_CACHE_SIZE": str(tile_cache_size),
-        "GEOGRID_PUBLIC_READ": "1",  # the benchmarks read anonymously, as tipg does
+        "GEOGRID_PUBLIC_READ": "1" if public_read else "0",
     }
-    argv = uvicorn_argv(sys.executable, "api.app:create_app", port, factory=True)
+    argv = uvicorn_argv(sys.executable, "api.app:create_app", port, factory=True, workers=workers)
     return serve(name, argv, port=port, env=env, ready_path="/health", work_dir=work_dir)

@@ -6,13 +6,15 @@ compilation than they gain) and carries a statement timeout so that no query han
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
-from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.engine import URL, Connection, Engine, make_url
 
 from geogrid.db.cluster import Cluster
 from geogrid.errors import DatabaseUnavailable
@@ -35,6 +37,24 @@ def make_engine(url: str | URL, *, statement_timeout_ms: int = 0, pool_size: int
         max_overflow=2 * pool_size,
         pool_pre_ping=True,
     )
+
+
+@contextmanager
+def autocommit_connection(engine: Engine) -> Iterator[Connection]:
+    """A pooled connection in autocommit mode, for reads: no BEGIN/COMMIT round trips.
+
+    Returning it to the pool resets its isolation level; when the database went away meanwhile
+    that reset fails with a bare driver error, after the work is done. The connection is then
+    invalidated (the pool opens a new one next time) and the error is not raised."""
+    conn = engine.connect()
+    try:
+        yield conn.execution_options(isolation_level="AUTOCOMMIT")
+    finally:
+        try:
+            conn.close()
+        except (sa.exc.DBAPIError, engine.dialect.loaded_dbapi.Error):
+            with suppress(Exception):
+                conn.invalidate()
 
 
 def ensure_database(url: str | URL) -> bool:
