@@ -186,6 +186,21 @@ async def _pool_exhausted(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error_body("busy", message), status_code=503)
 
 
+NUL_TEXT = "cannot contain NUL (0x00) characters"
+"""psycopg2's refusal of a NUL character in a text parameter, raised before any query."""
+
+
+async def _value_error(request: Request, exc: Exception) -> JSONResponse:
+    if NUL_TEXT in str(exc):
+        message = (
+            "A text value of the request contains a NUL character (\\u0000), which no field "
+            "may hold."
+        )
+        details = [{"where": "request", "rule": "nul_character", "message": message}]
+        return JSONResponse(error_body("invalid_value", message, details), status_code=400)
+    return await _unexpected(request, exc)
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unexpected error on %s", request.url.path)
     return JSONResponse(
@@ -202,4 +217,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(sa.exc.DBAPIError, _db_error)
     app.add_exception_handler(sa.exc.TimeoutError, _pool_exhausted)
     app.add_exception_handler(psycopg2.Error, _driver_error)
+    app.add_exception_handler(ValueError, _value_error)
     app.add_exception_handler(Exception, _unexpected)

@@ -82,6 +82,13 @@ def check_name(name: str, what: str) -> None:
         )
 
 
+TRACKED = {
+    Role.supervisor: ("supervisors", "account", ""),
+    Role.tracker: ("trackers", "key", " (a supervisor or a sanitation tracker)"),
+}
+"""Roles bound to one tracker id: the table it must be in, what has the role, a hint."""
+
+
 def check_role_scope(
     conn: Connection, role: Role, streets: Iterable[str], supervisor_id: str | None
 ) -> tuple[list[str], str | None]:
@@ -105,24 +112,15 @@ def check_role_scope(
             )
     elif codes:
         raise ValidationFailed(f"Only a street operator has streets, not a {role}.")
-    if role is Role.supervisor:
+    if role in TRACKED:
+        table, what, taken = TRACKED[role]
         if not supervisor_id:
-            raise ValidationFailed("A supervisor account needs its supervisor id (--supervisor).")
+            raise ValidationFailed(f"A {role} {what} needs its id (--supervisor).")
         found = conn.execute(
-            sa.text("SELECT 1 FROM supervisors WHERE id = :id"), {"id": supervisor_id}
+            sa.text(f"SELECT 1 FROM {table} WHERE id = :id"), {"id": supervisor_id}
         ).first()
         if found is None:
-            raise ValidationFailed(f"There is no supervisor '{supervisor_id}'.")
-    elif role is Role.tracker:
-        if not supervisor_id:
-            raise ValidationFailed("A tracker key needs its tracker id (--supervisor).")
-        found = conn.execute(
-            sa.text("SELECT 1 FROM trackers WHERE id = :id"), {"id": supervisor_id}
-        ).first()
-        if found is None:
-            raise ValidationFailed(
-                f"There is no tracker '{supervisor_id}' (a supervisor or a sanitation tracker)."
-            )
+            raise ValidationFailed(f"There is no {role} '{supervisor_id}'{taken}.")
     elif supervisor_id:
         raise ValidationFailed(
             f"Only a supervisor account or a tracker key has a tracker id, not a {role}."

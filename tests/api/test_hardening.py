@@ -296,3 +296,10 @@ def test_a_query_over_the_statement_timeout_is_a_503_sentence(territory_engine: 
     assert timed_out, [r.status_code for r in answers]
     body = _shape(timed_out[0], 503, "query_timeout")
     assert "took too long" in body["message"]
+
+
+def test_a_nul_character_is_a_400_sentence(anon_client: TestClient, client: TestClient) -> None:
+    r = anon_client.post("/auth/token", data={"username": "ro\x00ot", "password": "x"})
+    body = _shape(r, 400, "invalid_value")
+    assert "NUL character" in body["message"]
+    _shape(client.get("/audit", params={"actor": "a\x00b"}), 400, "invalid_value")
