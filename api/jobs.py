@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from api.auth import actor_of
+from api.auth import actor_of, note_change
 from api.deps import ConnDep
 from geogrid.jobs import Work, create_job, get_job, run_job
 
@@ -27,6 +27,7 @@ def submit(
     executor: ThreadPoolExecutor = request.app.state.jobs
     executor.submit(run_job, engine, job_id, work)
     url = str(request.base_url).rstrip("/") + f"/jobs/{job_id}"
+    note_change(request, status=202, summary={"job": job_id, "kind": kind})
     return {"job": job_id, "status": "queued", "links": {"status": url}}
 
 

@@ -18,7 +18,7 @@ from geogrid.errors import ValidationFailed
 from geogrid.patrol.supervisors import SupervisorSpec, register_supervisors
 from tests.api.conftest import RoleClient
 from tests.api.test_satellite import handle, post_batch
-from tests.cases_data import case
+from tests.cases_data import case, write_csv
 from tests.credentials import ADMIN, app_settings
 from tests.satellite.scenario import patch_file
 
@@ -303,3 +303,19 @@ def test_a_nul_character_is_a_400_sentence(anon_client: TestClient, client: Test
     body = _shape(r, 400, "invalid_value")
     assert "NUL character" in body["message"]
     _shape(client.get("/audit", params={"actor": "a\x00b"}), 400, "invalid_value")
+
+
+def test_a_job_started_by_a_write_is_audited_as_a_202(
+    client: TestClient, territory_engine: Engine, tmp_path: Path
+) -> None:
+    rows = write_csv(tmp_path / "cases.csv", [case("JOB1", A12, **WHEN)])
+    with rows.open("rb") as fh:
+        r = client.post(
+            "/cases/import", params={"async": "true"}, files={"file": ("cases.csv", fh, "text/csv")}
+        )
+    assert r.status_code == 202, r.text
+    with territory_engine.connect() as conn:
+        row = conn.execute(
+            sa.text("SELECT status, summary FROM audit_log WHERE path = '/cases/import'")
+        ).one()
+    assert row.status == 202 and row.summary["job"] == r.json()["job"]
