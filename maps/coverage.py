@@ -37,7 +37,7 @@ from maps.grids import (
     _street_layer,
     base_map,
 )
-from maps.panels import PANEL_SCRIPT, query_panel_css
+from maps.panels import PANEL_TAIL, query_panel_css
 
 VISIT_COLOURS: Final[tuple[str, ...]] = ("#c2e699", "#78c679", "#31a354", "#006837")
 """Fill of the visit classes from fewest to most days (ColorBrewer YlGn)."""
@@ -314,18 +314,8 @@ class _QueryPanel(MacroElement):
 {%- endfor %}</select></label>
 <label>轨迹日期 <input type="date" name="track_date" value="{{ this.track_day|e }}"></label>
 <button type="submit">查询</button>
-<table>
-{%- for label, value in this.figures %}
-<tr><th>{{ label|e }}</th><td>{{ value|e }}</td></tr>
-{%- endfor %}
-</table>
-{%- if this.notices %}
-<ul>{% for notice in this.notices %}<li>{{ notice|e }}</li>{% endfor %}</ul>
-{%- endif %}
-</form>
-{% endmacro %}
 """
-        + PANEL_SCRIPT
+        + PANEL_TAIL
     )
 
     def __init__(

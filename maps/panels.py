@@ -44,3 +44,21 @@ def query_panel_css(*, width_px: int = 250, field_px: int = 150) -> str:
 .gg-query ul {{margin: 6px 0 0; padding: 6px 0 0 16px; border-top: 1px solid #ddd;
   color: #5d4037;}}
 """
+
+
+PANEL_TAIL = (
+    """<table>
+{%- for label, value in this.figures %}
+<tr><th>{{ label|e }}</th><td>{{ value|e }}</td></tr>
+{%- endfor %}
+</table>
+{%- if this.notices %}
+<ul>{% for notice in this.notices %}<li>{{ notice|e }}</li>{% endfor %}</ul>
+{%- endif %}
+</form>
+{% endmacro %}
+"""
+    + PANEL_SCRIPT
+)
+"""The end of a query panel's template: its figures table (``this.figures``: label, value),
+its notices (``this.notices``), the closed form and the panel's script."""

@@ -38,7 +38,7 @@ from maps.grids import (
     _street_layer,
     base_map,
 )
-from maps.panels import PANEL_SCRIPT, query_panel_css
+from maps.panels import PANEL_TAIL, query_panel_css
 
 VERDICT_COLOURS: Final[dict[str, str]] = {
     "verified": "#2e7d32",
@@ -258,18 +258,8 @@ class _BatchPanel(MacroElement):
 <option value="{{ value|e }}"{{ " selected" if value == this.batch }}>{{ text|e }}</option>
 {%- endfor %}</select></label>
 <button type="submit">查询</button>
-<table>
-{%- for label, value in this.figures %}
-<tr><th>{{ label|e }}</th><td>{{ value|e }}</td></tr>
-{%- endfor %}
-</table>
-{%- if this.notices %}
-<ul>{% for notice in this.notices %}<li>{{ notice|e }}</li>{% endfor %}</ul>
-{%- endif %}
-</form>
-{% endmacro %}
 """
-        + PANEL_SCRIPT
+        + PANEL_TAIL
     )
 
     def __init__(

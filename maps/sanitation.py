@@ -31,7 +31,7 @@ from maps.grids import (
     _PageFrame,
     base_map,
 )
-from maps.panels import PANEL_SCRIPT, query_panel_css
+from maps.panels import PANEL_TAIL, query_panel_css
 
 COMPANY_PALETTE: Final = ("#4e79a7", "#f28e2b", "#59a14f", "#b07aa1", "#76b7b2", "#edc948")
 """Fills of the companies' areas, in company id order."""
@@ -250,18 +250,8 @@ class _Panel(MacroElement):
 <option value="{{ value|e }}"{{ " selected" if value == this.company }}>{{ text|e }}</option>
 {%- endfor %}</select></label>
 <button type="submit">查询</button>
-<table>
-{%- for label, value in this.figures %}
-<tr><th>{{ label|e }}</th><td>{{ value|e }}</td></tr>
-{%- endfor %}
-</table>
-{%- if this.notices %}
-<ul>{% for notice in this.notices %}<li>{{ notice|e }}</li>{% endfor %}</ul>
-{%- endif %}
-</form>
-{% endmacro %}
 """
-        + PANEL_SCRIPT
+        + PANEL_TAIL
     )
 
     def __init__(
